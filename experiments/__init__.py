@@ -1,0 +1,1 @@
+"""What users run: the CLI, the comparison, sweeps, scaling studies and benchmarks."""

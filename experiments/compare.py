@@ -1,0 +1,112 @@
+"""The main job: every agent family on every game, written as tables and figures.
+
+Reads top to bottom: pick suites, loop over (game, dataset, agent), collect records, write
+`summary.csv`, `summary.json`, `report.md` and one bar chart per game under `results/<run>/`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from discoverygym.experiments import plots
+from discoverygym.experiments.records import Record, write_csv, write_json
+from discoverygym.experiments.suites import GAMES, Suite, available_suites, get_suite
+
+
+@dataclass
+class CompareResult:
+    """Where `compare` wrote its outputs, and the records themselves."""
+
+    out_dir: Path
+    records: list[Record]
+    figures: list[Path]
+
+
+def _select_suites(games: Sequence[str] | None) -> list[Suite]:
+    if not games:
+        return available_suites()
+    return [get_suite(game) for game in games]
+
+
+def records_table(records: Sequence[Record], title: str) -> Table:
+    """A rich table of records (one row each)."""
+    table = Table(title=title)
+    for column in ("dataset", "agent", "family", "metric", "value", "bound", "gap %", "seconds"):
+        table.add_column(column, justify="right" if column not in ("dataset", "agent", "family", "metric") else "left")
+    for r in records:
+        table.add_row(
+            r.dataset,
+            r.agent,
+            r.family,
+            r.metric,
+            f"{r.value:.4g}",
+            "" if r.bound is None else f"{r.bound:.4g}",
+            "" if r.gap is None else f"{r.gap:.2f}",
+            f"{r.seconds:.2f}",
+        )
+    return table
+
+
+def markdown_table(records: Sequence[Record]) -> str:
+    """The records of one game as a Markdown table: datasets as rows, agents as columns."""
+    datasets = list(dict.fromkeys(r.dataset for r in records))
+    agents = list(dict.fromkeys(r.agent for r in records))
+    use_gap = all(r.gap is not None for r in records)
+    cell = {(r.dataset, r.agent): (r.gap if use_gap else r.value) for r in records}
+    bound = {r.dataset: r.bound for r in records}
+    header = "| dataset | bound | " + " | ".join(agents) + " |"
+    lines = [header, "|" + "---|" * (len(agents) + 2)]
+    for d in datasets:
+        values = [cell.get((d, a)) for a in agents]
+        fmt = [("" if v is None else (f"{v:.2f}" if use_gap else f"{v:.4g}")) for v in values]
+        b = "" if bound[d] is None else f"{bound[d]:.4g}"
+        lines.append(f"| {d} | {b} | " + " | ".join(fmt) + " |")
+    unit = "gap to the bound in percent" if use_gap else records[0].metric
+    return f"Values: {unit}.\n\n" + "\n".join(lines)
+
+
+def run_compare(
+    out_dir: Path,
+    games: Sequence[str] | None = None,
+    agents: Sequence[str] | None = None,
+    full: bool = False,
+    console: Console | None = None,
+) -> CompareResult:
+    """Run the comparison and write its outputs into `out_dir`."""
+    console = console or Console()
+    suites = _select_suites(games)
+    jobs = []
+    for suite in suites:
+        names = [a for a in suite.agent_names() if not agents or a in agents]
+        jobs += [(suite, dataset, agent) for dataset in suite.datasets(full) for agent in names]
+
+    records: list[Record] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task("compare", total=len(jobs))
+        for suite, dataset, agent in jobs:
+            progress.update(task, description=f"{suite.game}: {agent} on {dataset}")
+            records += suite.evaluate(agent, dataset)
+            write_csv(records, out_dir / "summary.csv")  # nothing lost on a crash
+            progress.advance(task)
+
+    write_json(records, out_dir / "summary.json")
+    figures, sections = [], [f"# discoverygym comparison\n\nWritten {time.strftime('%Y-%m-%d %H:%M')}."]
+    for game in GAMES:
+        game_records = [r for r in records if r.game == game]
+        if not game_records:
+            continue
+        figure = plots.bar_chart(game_records, f"{game}: {game_records[0].metric}", out_dir / f"{game}.png")
+        figures.append(figure)
+        sections.append(f"## {game}\n\n{markdown_table(game_records)}\n\n![{game}]({figure.name})")
+        console.print(records_table(game_records, game))
+    (out_dir / "report.md").write_text("\n\n".join(sections) + "\n")
+    console.print(f"Wrote {out_dir}/summary.csv, summary.json, report.md and {len(figures)} figure(s).")
+    return CompareResult(out_dir=out_dir, records=records, figures=figures)
