@@ -1,0 +1,87 @@
+"""compare: the loop, its files (CSV schema, JSON, Markdown, PNG) and the CLI around it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from discoverygym.experiments import compare as compare_module
+from discoverygym.experiments.cli import app
+from discoverygym.experiments.records import COLUMNS, Record, relative_gap_pct
+from discoverygym.experiments.suites import Suite
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class CountingSuite(Suite):
+    """A suite whose agents score their name's length: enough to exercise the loop."""
+
+    game = "binpacking"
+    env_id = "discoverygym/OnlineBinPacking-v0"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def datasets(self, full: bool = False) -> list[str]:
+        return ["a", "b", "c"] if full else ["a", "b"]
+
+    def agent_names(self) -> list[str]:
+        return ["first", "second", "limit"]
+
+    def evaluate(self, agent: str, dataset: str) -> list[Record]:
+        if agent not in self.agent_names():
+            raise KeyError(f"unknown agent {agent!r}")
+        self.calls.append((agent, dataset))
+        value = float(len(agent) + len(dataset))
+        family = "limit" if agent == "limit" else "heuristic"
+        return [Record(self.game, dataset, agent, family, "excess_pct", value, 5.0, relative_gap_pct(value, 5.0))]
+
+
+@pytest.fixture
+def suite(monkeypatch: pytest.MonkeyPatch) -> CountingSuite:
+    fake = CountingSuite()
+    monkeypatch.setattr(compare_module, "available_suites", lambda: [fake])
+    monkeypatch.setattr(compare_module, "get_suite", lambda game: fake)
+    return fake
+
+
+def test_compare_runs_every_agent_on_every_dataset(suite: CountingSuite, tmp_path: Path) -> None:
+    result = compare_module.run_compare(tmp_path)
+    assert sorted(suite.calls) == sorted((a, d) for a in suite.agent_names() for d in ("a", "b"))
+    assert len(result.records) == 6
+    with (tmp_path / "summary.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0].keys()) == COLUMNS
+    assert len(rows) == 6
+    assert len(json.loads((tmp_path / "summary.json").read_text())) == 6
+    report = (tmp_path / "report.md").read_text()
+    assert "| dataset | bound | first | second | limit |" in report
+    assert (tmp_path / "binpacking.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_compare_filters_agents_and_full_adds_datasets(suite: CountingSuite, tmp_path: Path) -> None:
+    compare_module.run_compare(tmp_path, agents=["second"], full=True)
+    assert suite.calls == [("second", "a"), ("second", "b"), ("second", "c")]
+
+
+def test_cli_compare_writes_results(suite: CountingSuite, tmp_path: Path) -> None:
+    out = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "run"), "--agent", "first"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "run" / "summary.csv").exists()
+
+
+def test_cli_unknown_game_lists_known_ones() -> None:
+    out = CliRunner().invoke(app, ["evaluate", "--game", "chess", "--agent", "x", "--dataset", "y"])
+    assert out.exit_code != 0
+    assert "binpacking" in out.output and "chess" in out.output
+
+
+def test_cli_envs_lists_every_id() -> None:
+    out = CliRunner().invoke(app, ["envs"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0
+    for name in ("OnlineBinPacking-v0", "JobShop-v0", "TensorDecomposition-v0"):
+        assert name in out.output
