@@ -1,0 +1,25 @@
+"""A sweep trial program for the tests: logs to W&B (offline) like a real training script.
+
+Arguments arrive as `wandb agent` passes them (`--x=1.5 --layers=2`). It records every call in
+$SWEEP_TEST_CALLS, and sleeps forever when x equals $SWEEP_TEST_HANG (to be killed).
+"""
+
+import os
+import sys
+import time
+
+import wandb
+
+from discoverygym.experiments.trial import report_trial_metrics
+
+params = dict(arg[2:].split("=", 1) for arg in sys.argv[1:])
+x, layers = float(params["x"]), int(params["layers"])
+with open(os.environ["SWEEP_TEST_CALLS"], "a") as calls:
+    calls.write(f"{x} {layers}\n")
+if os.environ.get("SWEEP_TEST_HANG") and float(os.environ["SWEEP_TEST_HANG"]) == x:
+    time.sleep(3600)
+run = wandb.init(project="discoverygym-tests", config=params)
+loss = (x - 3.0) ** 2 + layers
+run.log({"loss": loss})
+report_trial_metrics({"loss": loss}, run)
+run.finish()
