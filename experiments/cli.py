@@ -81,5 +81,57 @@ def bench(
     importlib.import_module(f"discoverygym.experiments.bench.{game}").run(quick=quick)
 
 
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Argument(help="A W&B sweep YAML (experiments/configs/sweep_*.yaml).")],
+    executor: Annotated[str, typer.Option(help="local (optuna), ray (Ray Tune) or wandb (server).")] = "local",
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/sweeps/<name>).")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Number of trials (default: run_cap or the grid).")] = None,
+    parallel: Annotated[int, typer.Option(help="Trials run at once (local executor).")] = 1,
+    resume: Annotated[bool, typer.Option(help="Continue a killed sweep in --out without repeating finished trials.")] = False,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: a local Ray instance).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the search.")] = 0,
+    trial_timeout: Annotated[Optional[float], typer.Option(help="Seconds before a trial is killed.")] = None,
+) -> None:
+    """Run a W&B-format sweep: trials table, best config as YAML and a figure under --out."""
+    from discoverygym.experiments import sweep as sweeps
+    from discoverygym.experiments.sweep_config import SweepConfigError, load_sweep_config
+
+    if executor not in sweeps.EXECUTORS:
+        raise typer.BadParameter(f"unknown executor {executor!r}; known: {', '.join(sweeps.EXECUTORS)}")
+    try:
+        parsed = load_sweep_config(config)
+    except (SweepConfigError, FileNotFoundError) as error:
+        raise typer.BadParameter(str(error)) from None
+    out_dir = out or Path("results") / "sweeps" / parsed.name
+    if executor == "wandb":
+        console.print(f"W&B sweep {sweeps.run_wandb_sweep(parsed, count=trials)} finished.")
+        return
+    try:
+        if executor == "local":
+            result = sweeps.run_local_sweep(parsed, out_dir, max_trials=trials, parallel=parallel, resume=resume,
+                                            seed=seed, timeout_s=trial_timeout)
+        else:
+            result = sweeps.run_ray_sweep(parsed, out_dir, address=ray_address, max_trials=trials, seed=seed,
+                                          timeout_s=trial_timeout)
+    except (FileExistsError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
+    _print_trials(result)
+
+
+def _print_trials(result) -> None:
+    from rich.table import Table
+
+    names = [p.name for p in result.config.parameters]
+    table = Table(title=f"sweep {result.config.name}: {result.config.metric} ({result.config.goal})")
+    for column in ("trial", "state", result.config.metric, *names, "seconds"):
+        table.add_column(column)
+    for t in result.trials:
+        table.add_row(str(t.number), t.state, "" if t.value is None else f"{t.value:.5g}",
+                      *[str(t.params.get(n, "")) for n in names], f"{t.seconds:.1f}")
+    console.print(table)
+    console.print(f"Wrote {result.out_dir}/trials.csv, best.yaml and sweep.png.")
+
+
 if __name__ == "__main__":
     app()
