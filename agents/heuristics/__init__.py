@@ -1,1 +1,22 @@
-"""Placeholder: filled in by its issue."""
+"""Hand-written heuristics, one module per game (``discoverygym.agents.heuristics.<game>``).
+
+This file only re-exports: each game appends its own import block below. Names that several
+games define (such as ``PriorityAgent`` or ``make_agent``) are re-exported with the game as
+prefix so the blocks never clash; import the game module for its unprefixed names.
+"""
+
+# bin packing
+from discoverygym.agents.heuristics.binpacking import (  # noqa: F401
+    BINPACKING_AGENTS,
+    BestFit,
+    FirstFit,
+    HarmonicK,
+    NextFit,
+    SumOfSquares,
+    WorstFit,
+    best_fit_priority,
+    first_fit_priority,
+    worst_fit_priority,
+)
+from discoverygym.agents.heuristics.binpacking import PriorityAgent as BinPackingPriorityAgent  # noqa: F401
+from discoverygym.agents.heuristics.binpacking import make_agent as make_binpacking_agent  # noqa: F401

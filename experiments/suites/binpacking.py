@@ -1,0 +1,101 @@
+"""The bin packing suite: every heuristic and the limit on the OR-Library and Weibull sets.
+
+Metric ``excess_pct``: (mean bins - mean L1) / mean L1 in percent over a set, FunSearch's
+Table 1 number. Each record has ``value`` = the excess, ``bound`` = the mean L1 bound in bins
+(the reference of the excess) and ``gap`` = the same excess (the relative distance of the mean
+bins to that bound, in percent).
+
+Agents play the gym env (histogram observations when the heuristic supports them, else bins),
+one episode per instance, and every packing is verified by `check_packing`. The ``limit``
+agent (family ``limit``) is no policy: it scores the best lower bound of each instance, the
+proven optimum where BPPLib knows it, else L2; no online algorithm can beat it.
+
+Default sets: or1, or2, or3, or4, weibull5k (FunSearch's Table 1). ``full`` adds t60 and the
+generated weibull-5k/10k/100k:seed=0 and uniform-120/250:seed=0 sets.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from discoverygym.agents.base import run_episode
+from discoverygym.agents.heuristics.binpacking import BINPACKING_AGENTS, make_agent
+from discoverygym.envs.binpacking.bounds import excess_pct, instance_bounds
+from discoverygym.envs.binpacking.checker import check_packing
+from discoverygym.envs.binpacking.env import OnlineBinPackingEnv
+from discoverygym.envs.binpacking.instances import load_dataset
+from discoverygym.experiments.records import Record
+from discoverygym.experiments.suites import Suite
+
+DEFAULT_DATASETS = ["or1", "or2", "or3", "or4", "weibull5k"]
+FULL_DATASETS = DEFAULT_DATASETS + [
+    "t60",
+    "weibull-5k:seed=0",
+    "weibull-10k:seed=0",
+    "weibull-100k:seed=0",
+    "uniform-120:seed=0",
+    "uniform-250:seed=0",
+]
+METRIC = "excess_pct"
+
+
+class BinPackingSuite(Suite):
+    """See the module docstring."""
+
+    game = "binpacking"
+    env_id = "discoverygym/OnlineBinPacking-v0"
+
+    def datasets(self, full: bool = False) -> list[str]:
+        return list(FULL_DATASETS if full else DEFAULT_DATASETS)
+
+    def agent_names(self) -> list[str]:
+        return [*BINPACKING_AGENTS, "limit"]
+
+    def evaluate(self, agent: str, dataset: str) -> list[Record]:
+        if agent not in self.agent_names():
+            raise KeyError(
+                f"unknown bin packing agent {agent!r}; known: {', '.join(self.agent_names())}"
+            )
+        data = load_dataset(dataset)  # KeyError lists the known sets
+        start = time.perf_counter()
+        l1 = np.array([instance_bounds(inst).l1 for inst in data])
+        if agent == "limit":
+            bins = np.array([instance_bounds(inst).best_lower for inst in data])
+            family = "limit"
+        else:
+            player = make_agent(agent)
+            family = player.family
+            mode = "histogram" if "histogram" in player.modes else "bins"
+            env = OnlineBinPackingEnv(dataset=data, observation=mode)
+            bins = []
+            for inst in data:
+                result = run_episode(env, player, options={"instance": inst.name})
+                report = check_packing(inst.items, inst.capacity, result.final_info["assignment"])
+                if (
+                    report.num_bins != result.final_info["bins_used"]
+                    or result.total_reward != -report.num_bins
+                ):
+                    raise AssertionError(
+                        f"{agent} on {inst.name}: env and checker disagree on the bins used"
+                    )
+                bins.append(report.num_bins)
+            bins = np.array(bins)
+        excess = excess_pct(bins, l1)
+        return [
+            Record(
+                game=self.game,
+                dataset=dataset,
+                agent=agent,
+                family=family,
+                metric=METRIC,
+                value=excess,
+                bound=float(np.mean(l1)),
+                gap=excess,
+                seconds=time.perf_counter() - start,
+            )
+        ]
+
+
+SUITE = BinPackingSuite()
