@@ -1,0 +1,96 @@
+"""The job-shop suite: the dispatching rules and the CP-SAT limit on the classic benchmark sets.
+
+Metric ``gap_pct``: the mean over a set of 100 (makespan - best upper bound) / best upper bound,
+the usual number of the learning-to-dispatch literature. Each record has ``value`` = that mean
+gap, ``bound`` = the mean best known upper bound of the set (makespan units, `bounds.csv`) and
+``gap`` = the same mean gap.
+
+Every agent plays `JobShopEnv` (left-shift insertion), one episode per instance, and every
+schedule is verified by the independent `check_schedule`, which must agree with the env's
+makespan. Agents: the non-delay rules ``spt lpt mwkr lwkr mopnr fifo``, ``random`` (seed 0) and
+``cpsat`` (family ``limit``): OR-Tools CP-SAT with `CPSAT_TIME_LIMIT_S` seconds per instance on
+`CPSAT_WORKERS` threads, warm-started with MWKR, whose schedule is replayed in the env (the env's
+makespan is then at most CP-SAT's). With a short budget the limit is an upper estimate of what is
+reachable, not a proof; ``discoverygym.envs.jobshop.solve_cpsat`` gives longer runs.
+
+Default sets (a few minutes in all, CP-SAT dominating: about 16 instances x <= 5 s): ``ft06``,
+``ft10``, ``la-10x10`` (la16-la20) and ``taillard-15x15`` (ta01-ta10). ``full``: ``ft``, ``la`` and
+every Taillard size ``taillard-15x15`` ... ``taillard-100x20`` (123 instances; about 10 min of
+CP-SAT).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from discoverygym.agents.base import run_episode
+from discoverygym.agents.heuristics.jobshop import RULES, CpSatAgent, rule_agent
+from discoverygym.envs.jobshop.checker import check_schedule
+from discoverygym.envs.jobshop.env import JobShopEnv
+from discoverygym.envs.jobshop.instances import TAILLARD_SIZES, load_instance, resolve_dataset
+from discoverygym.experiments.records import Record
+from discoverygym.experiments.suites import Suite
+
+DEFAULT_DATASETS = ["ft06", "ft10", "la-10x10", "taillard-15x15"]
+FULL_DATASETS = ["ft", "la", *TAILLARD_SIZES]
+METRIC = "gap_pct"
+CPSAT_TIME_LIMIT_S = 5.0
+CPSAT_WORKERS = 2
+
+
+class JobShopSuite(Suite):
+    """See the module docstring."""
+
+    game = "jobshop"
+    env_id = "discoverygym/JobShop-v0"
+
+    def datasets(self, full: bool = False) -> list[str]:
+        return list(FULL_DATASETS if full else DEFAULT_DATASETS)
+
+    def agent_names(self) -> list[str]:
+        return [*RULES, "random", "cpsat"]
+
+    def make_agent(self, agent: str):
+        if agent not in self.agent_names():
+            raise KeyError(f"unknown job-shop agent {agent!r}; known: {', '.join(self.agent_names())}")
+        if agent == "cpsat":
+            return CpSatAgent(time_limit_s=CPSAT_TIME_LIMIT_S, workers=CPSAT_WORKERS)
+        return rule_agent(agent)
+
+    def evaluate(self, agent: str, dataset: str) -> list[Record]:
+        player = self.make_agent(agent)
+        names = resolve_dataset(dataset)  # KeyError lists the known sets and near names
+        if isinstance(names, tuple):
+            raise KeyError(f"dataset {dataset!r} is an endless generator; use 'random-JxM:seed=S,n=N'")
+        start = time.perf_counter()
+        env = JobShopEnv(dataset=",".join(names))
+        gaps, uppers = [], []
+        for name in names:
+            instance = load_instance(name)
+            result = run_episode(env, player, seed=0, options={"instance": instance})
+            info = result.final_info
+            makespan = check_schedule(instance, info["starts"])
+            if makespan != info["makespan"]:
+                raise AssertionError(f"{agent} on {name}: env makespan {info['makespan']} != checker {makespan}")
+            upper = instance.upper_bound or instance.best_lower_bound
+            gaps.append(100.0 * (makespan - upper) / upper)
+            uppers.append(upper)
+        gap = float(np.mean(gaps))
+        return [
+            Record(
+                game=self.game,
+                dataset=dataset,
+                agent=agent,
+                family=player.family,
+                metric=METRIC,
+                value=gap,
+                bound=float(np.mean(uppers)),
+                gap=gap,
+                seconds=time.perf_counter() - start,
+            )
+        ]
+
+
+SUITE = JobShopSuite()

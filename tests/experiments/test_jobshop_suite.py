@@ -1,0 +1,34 @@
+"""The job-shop suite and benchmark: records with checked schedules, known-name errors, smoke bench."""
+
+from __future__ import annotations
+
+import pytest
+
+from discoverygym.experiments.suites import get_suite
+
+
+def test_suite_records_and_names() -> None:
+    suite = get_suite("jobshop")
+    assert suite.env_id == "discoverygym/JobShop-v0"
+    assert suite.datasets() == ["ft06", "ft10", "la-10x10", "taillard-15x15"]
+    assert suite.datasets(full=True)[:3] == ["ft", "la", "taillard-15x15"] and len(suite.datasets(full=True)) == 10
+    assert {"spt", "lpt", "mwkr", "lwkr", "mopnr", "fifo", "random", "cpsat"} == set(suite.agent_names())
+    (record,) = suite.evaluate("mwkr", "ft06")
+    assert (record.game, record.dataset, record.agent, record.family, record.metric) == (
+        "jobshop", "ft06", "mwkr", "heuristic", "gap_pct"
+    )
+    assert record.bound == 55 and record.value == record.gap and record.gap >= 0
+    (limit,) = suite.evaluate("cpsat", "ft06")
+    assert limit.family == "limit" and limit.gap == 0.0
+    with pytest.raises(KeyError, match="mwkr"):
+        suite.evaluate("mwr", "ft06")
+    with pytest.raises(KeyError, match="taillard-15x15"):
+        suite.evaluate("spt", "taillard-15x16")
+
+
+def test_bench_quick_prints_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    from discoverygym.experiments.bench import jobshop
+
+    jobshop.run(quick=True)
+    out = capsys.readouterr().out
+    assert "plain Python dispatch loop" in out and "1.00x" in out
