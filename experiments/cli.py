@@ -133,5 +133,8 @@ def _print_trials(result) -> None:
     console.print(f"Wrote {result.out_dir}/trials.csv, best.yaml and sweep.png.")
 
 
+app.command("evolve")(importlib.import_module("discoverygym.agents.evolution.cli").evolve)
+
+
 if __name__ == "__main__":
     app()

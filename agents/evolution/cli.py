@@ -1,0 +1,126 @@
+"""`discoverygym evolve`: the FunSearch-style search from the command line.
+
+The lead mounts it in experiments/cli.py with
+`app.command("evolve")(importlib.import_module("discoverygym.agents.evolution.cli").evolve)`;
+it also runs standalone: `python -m discoverygym.agents.evolution.cli --help`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+console = Console()
+
+
+def _line(stats, budget: str) -> Text:
+    def fmt(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    return Text(
+        f"samples {stats.samples}{budget}  valid {100 * stats.valid_fraction:5.1f}%  "
+        f"dup {stats.duplicates}  best train {fmt(stats.best_train)}  "
+        f"best validation {fmt(stats.best_validation)} (seed {fmt(stats.seed_validation)})  "
+        f"{stats.samples_per_s:.2f} samples/s"
+    )
+
+
+def evolve(
+    env: Annotated[str, typer.Option("--env", help="Game: binpacking, jobshop or tensor.")] = "binpacking",
+    llm: Annotated[str, typer.Option(help="gemma-270m (embedded), openai:<model>@<url> or "
+                                          "openai-chat:<model>@<url>; key from "
+                                          "DISCOVERYGYM_LLM_API_KEY or OPENAI_API_KEY.")] = "gemma-270m",
+    samples: Annotated[Optional[int], typer.Option(help="Stop after N samples in total.")] = None,
+    minutes: Annotated[Optional[float], typer.Option(help="Stop after M minutes (this session).")] = None,
+    run_dir: Annotated[Path, typer.Option(help="Run folder: checkpoint, log, best programs.")] = Path("runs/evolve"),
+    resume: Annotated[bool, typer.Option(help="Continue the run in --run-dir.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the database and the LLM sampler.")] = 0,
+    workers: Annotated[Optional[int], typer.Option(help="Parallel sandboxes (default: cores).")] = None,
+    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (executor ray).")] = None,
+    islands: Annotated[int, typer.Option(help="Number of islands.")] = 10,
+    functions_per_prompt: Annotated[int, typer.Option(help="Programs shown per prompt (k).")] = 2,
+    samples_per_prompt: Annotated[int, typer.Option(help="LLM samples per prompt.")] = 4,
+    temperature_init: Annotated[float, typer.Option(help="Cluster sampling temperature T0.")] = 0.1,
+    temperature_period: Annotated[int, typer.Option(help="Temperature schedule period (programs).")] = 30_000,
+    reset_period: Annotated[float, typer.Option(help="Island reset period in seconds.")] = 4 * 3600,
+    reset_every_samples: Annotated[int, typer.Option(help="Also reset every N samples (0: off).")] = 0,
+    llm_temperature: Annotated[float, typer.Option(help="LLM sampling temperature.")] = 1.0,
+    max_tokens: Annotated[int, typer.Option(help="Max tokens per completion.")] = 384,
+    llm_threads: Annotated[int, typer.Option(help="CPU threads of the embedded LLM.")] = 1,
+    timeout: Annotated[Optional[float], typer.Option(help="Per-evaluation wall-clock limit, s.")] = None,
+    memory_mb: Annotated[int, typer.Option(help="Per-evaluation address-space limit, MiB.")] = 2048,
+    train: Annotated[Optional[list[str]], typer.Option(help="Override the training datasets.")] = None,
+    validation: Annotated[Optional[list[str]], typer.Option(help="Override the validation datasets.")] = None,
+    test: Annotated[Optional[list[str]], typer.Option(help="Override the test datasets.")] = None,
+    checkpoint_every: Annotated[float, typer.Option(help="Periodic checkpoint, seconds.")] = 60.0,
+    wandb: Annotated[bool, typer.Option(help="Log to W&B (offline unless WANDB_MODE/API key).")] = True,
+    wandb_project: Annotated[str, typer.Option(help="W&B project.")] = "discoverygym-evolve",
+) -> None:
+    """Evolve a game's priority function with an LLM (FunSearch), sandboxed and resumable."""
+    from dataclasses import asdict
+
+    from discoverygym.agents.evolution.database import DatabaseConfig
+    from discoverygym.agents.evolution.executor import make_executor
+    from discoverygym.agents.evolution.games import get_game
+    from discoverygym.agents.evolution.llm import SamplingConfig, make_backend
+    from discoverygym.agents.evolution.sandbox import SandboxLimits
+    from discoverygym.agents.evolution.search import Evolution, EvolutionConfig
+
+    if samples is None and minutes is None:
+        raise typer.BadParameter("give a budget: --samples N and/or --minutes M")
+    try:
+        spec = get_game(env)
+        config = EvolutionConfig(
+            database=DatabaseConfig(
+                functions_per_prompt=functions_per_prompt, num_islands=islands,
+                reset_period=reset_period, cluster_sampling_temperature_init=temperature_init,
+                cluster_sampling_temperature_period=temperature_period,
+                reset_every_samples=reset_every_samples),
+            samples_per_prompt=samples_per_prompt, seed=seed, checkpoint_every_s=checkpoint_every,
+            limits=SandboxLimits(timeout_s=timeout, memory_mb=memory_mb),
+            train_datasets=tuple(train) if train else None,
+            validation_datasets=tuple(validation) if validation else None,
+            test_datasets=tuple(test) if test else None)
+        backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,
+                                                   temperature=llm_temperature, seed=seed),
+                               threads=llm_threads)
+        evolution = Evolution(spec, backend, run_dir, config,
+                              make_executor(executor, workers, ray_address), resume=resume)
+    except (KeyError, ValueError, FileExistsError, ImportError) as error:
+        raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    tracker = None
+    if wandb:
+        from discoverygym.agents.evolution.tracking import WandbTracker
+
+        tracker = WandbTracker(run_dir, {"game": env, "llm": backend.name, "seed": seed,
+                                         "database": asdict(config.database),
+                                         "samples_per_prompt": samples_per_prompt}, wandb_project)
+    budget = f"/{samples}" if samples else ""
+    with Live(Text("starting: scoring the seed program..."), console=console,
+              refresh_per_second=4, transient=False) as live:
+        def progress(stats) -> None:
+            live.update(_line(stats, budget))
+            if tracker is not None:
+                tracker.log(stats)
+
+        result = evolution.run(samples=samples, minutes=minutes, progress=progress)
+        live.update(_line(result.stats, budget))
+    if tracker is not None:
+        tracker.log(result.stats, force=True)
+        tracker.finish({f"best_{k}": v for k, v in result.best_scores.items()})
+    console.print(f"best program: {result.best_path}  scores: "
+                  + ", ".join(f"{k} {v:.4f}" for k, v in result.best_scores.items() if v is not None))
+    console.print(f"log: {run_dir / 'samples.jsonl'}  checkpoint: {run_dir / 'checkpoint.json'}")
+
+
+app = typer.Typer(add_completion=False)
+app.command()(evolve)
+
+if __name__ == "__main__":
+    app()

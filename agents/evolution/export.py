@@ -1,0 +1,75 @@
+"""Evolved programs as standalone .py files with a metadata header, and loading them back.
+
+The file is the game's preamble plus the evolved function; its header comments give the
+scores on each split, the samples used, the LLM and the seed, and one `# metadata: {json}`
+line that `read_metadata` parses. `load_function` / `load_agent` execute the file (trusted:
+the user chose it) and wrap the function into the game's agent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from discoverygym.agents.evolution import code
+from discoverygym.agents.evolution.checkpoint import atomic_write_text
+from discoverygym.agents.evolution.games import get_game
+
+MARK = "# metadata: "
+
+
+def program_text(source: str, game: str, metadata: dict[str, Any]) -> str:
+    """The .py text of an evolved program with its header."""
+    spec = get_game(game)
+    scores = metadata.get("scores", {})
+    lines = [
+        f"# discoverygym evolved program: {game}.{spec.function_name}",
+        f"# scores ({spec.metric}): "
+        + ", ".join(f"{split} {value:.4f}" for split, value in scores.items() if value is not None),
+        f"# samples used: {metadata.get('samples')} (found at sample {metadata.get('sample')}); "
+        f"llm: {metadata.get('llm')}; seed: {metadata.get('seed')}",
+        MARK + json.dumps(metadata, sort_keys=True),
+    ]
+    function = code.rename_function(source, spec.function_name)
+    return "\n".join(lines) + "\n" + spec.preamble.rstrip() + "\n\n\n" + function + "\n"
+
+
+def write_program(path: Path, source: str, game: str, metadata: dict[str, Any]) -> Path:
+    atomic_write_text(Path(path), program_text(source, game, {"game": game, **metadata}))
+    return Path(path)
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The metadata line of an exported program ({} when there is none)."""
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(MARK):
+            return json.loads(line[len(MARK):])
+    return {}
+
+
+def load_function(path: Path, game: str | None = None) -> Callable:
+    """Execute an exported program (trusted) and return its evolved function."""
+    path = Path(path)
+    game = game or read_metadata(path).get("game") or "binpacking"
+    namespace: dict[str, Any] = {"__name__": f"evolved_{path.stem}"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - trusted file
+    name = get_game(game).function_name
+    if name not in namespace:
+        raise ValueError(f"{path}: no function {name!r} defined")
+    return namespace[name]
+
+
+def load_agent(path: Path, game: str | None = None):
+    """An `Agent` (family "evolved") playing the exported program, for evaluate/compare."""
+    path = Path(path)
+    game = game or read_metadata(path).get("game") or "binpacking"
+    module_name, function = get_game(game).agent_factory.split(":")
+    agent = getattr(importlib.import_module(module_name), function)(load_function(path, game))
+    try:
+        agent.name, agent.family = f"evolved:{path.stem}", "evolved"
+    except AttributeError:
+        pass
+    return agent

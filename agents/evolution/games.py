@@ -1,0 +1,169 @@
+"""Game specifications: the skeleton, the function to evolve, its seed and the data splits.
+
+A specification is plain data so that it crosses process boundaries (the sandbox child looks
+the game up by name). The child-side scoring function of each game is named by
+`"module:function"` and called as `score(fn, dataset_names) -> (score, scores)`, where
+`score` is higher-is-better and `scores` maps each input (instance) to its own score: the
+score signature that clusters programs in the database.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    """What the search evolves for one game."""
+
+    name: str
+    function_name: str
+    preamble: str  # module docstring + imports, shown in every prompt and run before candidates
+    seed: str  # source of the seed version of `function_name`
+    splits: dict[str, tuple[str, ...]]  # "train" | "validation" | "test" -> dataset names
+    scorer: str  # "module:function", run inside the sandbox child
+    metric: str  # what the score means, for headers and logs
+    timeout_s: float = 60.0  # per evaluation of one split
+    agent_factory: str = ""  # "module:function" building an Agent from the evolved callable
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def datasets(self, split: str) -> tuple[str, ...]:
+        """Dataset names of `split` (KeyError listing the known splits)."""
+        if split not in self.splits:
+            raise KeyError(f"unknown split {split!r} for {self.name}; known: {', '.join(self.splits)}")
+        return self.splits[split]
+
+
+BINPACKING_PREAMBLE = '''"""Finds good assignment for online 1d bin packing."""
+import numpy as np
+'''
+
+BINPACKING_SEED = '''def priority(item: float, bins: np.ndarray) -> np.ndarray:
+    """Returns priority with which we want to add item to each bin.
+
+    Args:
+        item: Size of item to be added to the bin.
+        bins: Array of capacities for each bin.
+
+    Return:
+        Array of same size as bins with priority score of each bin.
+    """
+    return -(bins - item)
+'''
+
+BINPACKING = GameSpec(
+    name="binpacking",
+    function_name="priority",
+    preamble=BINPACKING_PREAMBLE,
+    seed=BINPACKING_SEED,
+    # FunSearch (SI, E.4): train and validation on generated Weibull 5 x 5000 sets with different
+    # seeds; test on the published Weibull 5k and OR1-OR4.
+    splits={
+        "train": ("weibull-5k:seed=1",),
+        "validation": ("weibull-5k:seed=2",),
+        "test": ("weibull5k", "or1", "or2", "or3", "or4"),
+    },
+    scorer="discoverygym.agents.evolution.scorers:binpacking",
+    metric="minus the excess bins over L1 in percent, averaged over the split's datasets",
+    timeout_s=120.0,
+    agent_factory="discoverygym.agents.evolution.scorers:binpacking_agent",
+)
+
+JOBSHOP_PREAMBLE = '''"""Finds a dispatching rule for job-shop scheduling: a score per job, the best job goes next."""
+import numpy as np
+'''
+
+JOBSHOP_SEED = '''def priority(job_features: np.ndarray, machine_features: np.ndarray) -> np.ndarray:
+    """Returns a score per job; the unfinished job with the highest score is dispatched next.
+
+    Args:
+        job_features: Array (num_jobs, 8), one row per job, times divided by the instance's
+            total work: 0 next_duration, 1 next_machine, 2 remaining_work, 3 remaining_ops
+            (fraction), 4 ready_time, 5 earliest_start, 6 machine_ready,
+            7 machine_remaining_work. Finished jobs have remaining_ops == 0.
+        machine_features: Array (num_machines, 4): 0 ready_time, 1 remaining_work,
+            2 remaining_ops (fraction), 3 utilisation.
+
+    Return:
+        Array of shape (num_jobs,) with the priority of each job.
+    """
+    unfinished = job_features[:, 3] > 0
+    earliest_start = job_features[:, 5]
+    first = earliest_start[unfinished].min() if unfinished.any() else 0.0
+    return np.where(unfinished & (earliest_start <= first), job_features[:, 2], -np.inf)
+'''
+
+JOBSHOP = GameSpec(
+    name="jobshop",
+    function_name="priority",
+    preamble=JOBSHOP_PREAMBLE,
+    seed=JOBSHOP_SEED,
+    splits={
+        # Generated Taillard-style training/validation instances (disjoint seeds), Taillard test.
+        "train": ("random-10x10:seed=1000,n=10",),
+        "validation": ("random-15x15:seed=2000,n=10",),
+        "test": ("taillard-15x15", "taillard-20x15", "taillard-20x20"),
+    },
+    scorer="discoverygym.agents.evolution.scorers:jobshop",
+    metric="minus the mean makespan gap in percent to the best known upper bound "
+           "(generated instances: to the trivial lower bound)",
+    timeout_s=120.0,
+    agent_factory="discoverygym.agents.evolution.scorers:jobshop_agent",
+)
+
+TENSOR_PREAMBLE = '''"""Finds a proposal rule for flip-graph random walks (Kauers & Moosbauer) that lower the rank
+of matrix multiplication schemes faster.
+
+Provided (no import needed): `Flip(i, j, mode, lam)`: flip term `j` against term `i` over
+their shared factor in `mode` (0=a, 1=b, 2=c), `lam` = +1 or -1. `state` (read only) has
+`terms` (id -> [a, b, c]), `ids` (live term ids), `groups` (per mode: key -> set of ids whose
+factor is equal up to sign), `keys` (id -> [key_a, key_b, key_c]), `rank`,
+`flips_since_improvement` and `field`.
+"""
+import random
+'''
+
+TENSOR_SEED = '''def propose(state, rng: random.Random):
+    """Returns the next flip to try, or None to skip this candidate."""
+    i = state.ids[rng.randrange(len(state.ids))]
+    mode = rng.randrange(3)
+    group = state.groups[mode][state.keys[i][mode]]
+    if len(group) < 2:
+        return None
+    j = rng.choice(tuple(group))
+    if j == i:
+        return None
+    return Flip(i, j, mode, 1 if rng.random() < 0.5 else -1)
+'''
+
+TENSOR = GameSpec(
+    name="tensor",
+    function_name="propose",
+    preamble=TENSOR_PREAMBLE,
+    seed=TENSOR_SEED,
+    # "<n>x<m>x<p>:<field>:seed=<s>:budget=<seconds>", one walk each; splits differ by seed.
+    splits={
+        "train": ("3x3x3:mod2:seed=0:budget=2", "3x3x3:mod2:seed=1:budget=2",
+                  "2x3x4:mod2:seed=0:budget=2", "2x3x4:mod2:seed=1:budget=2"),
+        "validation": ("3x3x3:mod2:seed=10:budget=2", "3x3x3:mod2:seed=11:budget=2",
+                       "2x3x4:mod2:seed=10:budget=2", "2x3x4:mod2:seed=11:budget=2"),
+        "test": ("3x3x4:mod2:seed=100:budget=10", "2x4x4:mod2:seed=100:budget=10",
+                 "3x3x3:standard:seed=100:budget=10"),
+    },
+    scorer="discoverygym.agents.evolution.scorers:tensor",
+    metric="minus the mean over walks of (rank reached + fraction of the time budget used)",
+    timeout_s=120.0,
+    agent_factory="discoverygym.agents.evolution.scorers:tensor_agent",
+)
+
+GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (BINPACKING, JOBSHOP, TENSOR)}
+
+
+def get_game(name: str) -> GameSpec:
+    """The specification of game `name` (KeyError listing the known games)."""
+    if name not in GAMES:
+        near = difflib.get_close_matches(name, GAMES, n=3)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise KeyError(f"unknown game {name!r}{hint}; known: {', '.join(GAMES)}")
+    return GAMES[name]

@@ -1,0 +1,361 @@
+"""The search loop: prompt -> LLM -> trim -> dedupe -> sandboxed evaluation -> database.
+
+`run_evolution(...)` runs FunSearch's loop until a sample or time budget is spent. Candidates
+are scored on the game's training split (that score feeds the database); each new best on the
+training split is also scored on the validation split, and the best by validation is written
+to `run_dir/best.py`. At the end the final best is scored on the test split too. State is
+checkpointed atomically after every improvement and every `checkpoint_every_s` seconds;
+`resume=True` continues from the checkpoint and replays samples logged after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from discoverygym.agents.evolution import code
+from discoverygym.agents.evolution.checkpoint import load_checkpoint, save_checkpoint
+from discoverygym.agents.evolution.database import DatabaseConfig, Program, ProgramDatabase
+from discoverygym.agents.evolution.executor import Executor, LocalExecutor
+from discoverygym.agents.evolution.export import write_program
+from discoverygym.agents.evolution.games import GameSpec, get_game
+from discoverygym.agents.evolution.llm import LLMBackend, SamplingConfig, make_backend
+from discoverygym.agents.evolution.samplelog import SampleLog, read_log
+from discoverygym.agents.evolution.sandbox import EvalResult, SandboxLimits, evaluate_program
+
+
+@dataclass
+class EvolutionConfig:
+    """Knobs of one run (database knobs in `database`)."""
+
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    samples_per_prompt: int = 4
+    seed: int = 0
+    checkpoint_every_s: float = 60.0
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    train_datasets: tuple[str, ...] | None = None  # override the game's train split
+    validation_datasets: tuple[str, ...] | None = None
+    test_datasets: tuple[str, ...] | None = None
+    evaluate_test: bool = True
+
+
+@dataclass
+class Stats:
+    """Live counters, passed to the progress callback after every sample."""
+
+    samples: int = 0
+    valid: int = 0
+    duplicates: int = 0
+    best_train: float | None = None
+    best_validation: float | None = None
+    seed_validation: float | None = None
+    elapsed_s: float = 0.0
+    llm_s: float = 0.0
+    eval_s: float = 0.0
+    last_error: str | None = None
+
+    @property
+    def valid_fraction(self) -> float:
+        return self.valid / self.samples if self.samples else 0.0
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class EvolutionResult:
+    """What a finished (or interrupted) run produced."""
+
+    run_dir: Path
+    stats: Stats
+    best_source: str | None
+    best_scores: dict[str, float | None]
+    best_path: Path | None
+
+
+class Evolution:
+    """One run's state; `run_evolution` is the function-style entry point."""
+
+    def __init__(self, spec: GameSpec, llm: LLMBackend, run_dir: Path, config: EvolutionConfig,
+                 executor: Executor | None = None, resume: bool = False):
+        self.spec, self.llm, self.config = spec, llm, config
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.executor = executor or LocalExecutor()
+        self._own_executor = executor is None
+        self.stats = Stats()
+        self.best: dict[str, Any] | None = None  # best by validation: source, scores, sample
+        self._elapsed_before = 0.0
+        self._start = time.time()
+        self._last_checkpoint = time.time()
+        self.next_id = 0  # id of the last sample drawn from the LLM
+        self.log_lines = 0  # records in samples.jsonl covered by the checkpoint
+        checkpoint = load_checkpoint(self.run_dir) if resume else None
+        if checkpoint is None and (self.run_dir / "checkpoint.json").exists() and not resume:
+            raise FileExistsError(f"{self.run_dir} already holds a run; pass resume=True "
+                                  "(--resume) to continue it or choose another --run-dir")
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        else:
+            orphan = self.run_dir / "samples.jsonl"
+            if orphan.exists():  # killed before its first checkpoint: keep it aside
+                orphan.rename(orphan.with_name(f"samples.orphan-{int(time.time())}.jsonl"))
+            self.database = ProgramDatabase(config.database, spec.preamble, spec.function_name,
+                                            seed=config.seed, docstring=code.docstring(spec.seed))
+        self.log = SampleLog(self.run_dir)
+
+    # --- evaluation helpers ---------------------------------------------------------------
+    def _datasets(self, split: str) -> tuple[str, ...]:
+        override = {"train": self.config.train_datasets,
+                    "validation": self.config.validation_datasets,
+                    "test": self.config.test_datasets}[split]
+        return tuple(override) if override else self.spec.datasets(split)
+
+    def _evaluate(self, source: str, split: str) -> EvalResult:
+        return evaluate_program(source, self.spec.name, split, limits=self.config.limits,
+                                datasets=self._datasets(split))
+
+    # --- state ----------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {"version": 1, "game": self.spec.name, "llm": self.llm.name,
+                "config": {"seed": self.config.seed, "database": asdict(self.config.database)},
+                "stats": asdict(self.stats), "best": self.best, "next_id": self.next_id,
+                "log_lines": self.log_lines,
+                "elapsed_s": self._elapsed(), "database": self.database.to_dict()}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        if state["game"] != self.spec.name:
+            raise ValueError(f"checkpoint is for game {state['game']!r}, not {self.spec.name!r}")
+        self.database = ProgramDatabase.from_dict(state["database"])
+        self.stats = Stats(**state["stats"])
+        self.best = state["best"]
+        self._elapsed_before = state["elapsed_s"]
+        self.log_lines = state["log_lines"]
+        # Ids drawn but never logged (queued or in evaluation at the kill) are drawn again.
+        self.next_id = max((r["sample"] for r in read_log(self.run_dir)), default=0)
+        # Samples logged after the checkpoint were evaluated already: register them again.
+        for index, record in enumerate(read_log(self.run_dir)):
+            if index < self.log_lines:
+                continue
+            self.log_lines += 1
+            self.stats.samples += 1
+            if record.get("ok") and record.get("score") is not None:
+                self.stats.valid += 1
+                if self.stats.best_train is None or record["score"] > self.stats.best_train:
+                    self.stats.best_train = record["score"]
+                self.database.register(
+                    Program(record["source"], record["score"], record["scores"], record["sample"]),
+                    record["island"])
+            elif record.get("source"):
+                self.database.mark_seen(record["source"])
+
+    def _elapsed(self) -> float:
+        return self._elapsed_before + (time.time() - self._start)
+
+    def checkpoint(self) -> None:
+        self.stats.elapsed_s = self._elapsed()
+        save_checkpoint(self.run_dir, self._state())
+        self._last_checkpoint = time.time()
+
+    # --- the loop -------------------------------------------------------------------------
+    def _seed(self) -> None:
+        result = self._evaluate(self.spec.seed, "train")
+        if not result.ok:
+            raise RuntimeError(f"the seed program of {self.spec.name} fails: {result.error}")
+        self.database.register(Program(code.normalise(self.spec.seed, self.spec.function_name),
+                                       result.score, result.scores, 0), None)
+        self.stats.best_train = result.score
+        validation = self._evaluate(self.spec.seed, "validation")
+        self.stats.seed_validation = validation.score
+        self._consider_best(self.spec.seed, 0, result, validation)
+        self.checkpoint()
+
+    def _consider_best(self, source: str, sample: int, train: EvalResult,
+                       validation: EvalResult) -> bool:
+        if not validation.ok:
+            return False
+        if self.best is not None and validation.score <= self.best["scores"]["validation"]:
+            return False
+        self.best = {"source": source, "sample": sample,
+                     "scores": {"train": train.score, "validation": validation.score}}
+        self.stats.best_validation = validation.score
+        self._write_best(self.run_dir / "best.py")
+        self._write_best(self.run_dir / "programs" / f"best_{sample:06d}.py")
+        return True
+
+    def _write_best(self, path: Path) -> None:
+        assert self.best is not None
+        write_program(path, self.best["source"], self.spec.name, {
+            "scores": self.best["scores"], "samples": self.stats.samples,
+            "sample": self.best["sample"], "llm": self.llm.name, "seed": self.config.seed,
+            "datasets": {s: list(self._datasets(s)) for s in ("train", "validation", "test")},
+        })
+
+    def _finish_sample(self, record: dict[str, Any], result: EvalResult | None) -> None:
+        if result is not None:
+            record.update(ok=result.ok, score=result.score, scores=result.scores,
+                          error=result.error, eval_seconds=round(result.seconds, 3))
+            self.stats.eval_s += result.seconds
+            if result.ok:
+                self.stats.valid += 1
+                program = Program(record["source"], result.score, result.scores, record["sample"])
+                self.database.register(program, record["island"])
+                if self.stats.best_train is None or result.score > self.stats.best_train:
+                    self.stats.best_train = result.score
+                    validation = self._evaluate(record["source"], "validation")
+                    record["validation"] = validation.score
+                    if self._consider_best(record["source"], record["sample"], result, validation):
+                        record["improved"] = True
+            else:
+                self.stats.last_error = result.error
+        elif record.get("error"):
+            self.stats.last_error = record["error"]
+        self.stats.samples += 1
+        self.log.append(record)
+        self.log_lines += 1
+        self.stats.elapsed_s = self._elapsed()
+        if record.get("improved") or time.time() - self._last_checkpoint >= self.config.checkpoint_every_s:
+            self.checkpoint()
+
+    def run(self, samples: int | None = None, minutes: float | None = None,
+            progress: Callable[[Stats], None] | None = None) -> EvolutionResult:
+        """Sample until `samples` (total, counting resumed ones) or `minutes` (this call).
+
+        The main thread samples the LLM; ready candidates wait in a queue for a free
+        evaluation slot (at most `executor.workers` sandboxes at a time).
+        """
+        if samples is None and minutes is None:
+            raise ValueError("give a budget: samples and/or minutes")
+        self._start = time.time()
+        deadline = self._start + 60 * minutes if minutes is not None else float("inf")
+        if self.database.best_program() is None:
+            self._seed()
+        pending: dict[Future, dict[str, Any]] = {}
+        queue: deque[dict[str, Any]] = deque()
+
+        def may_sample() -> bool:
+            drawn = self.stats.samples + len(pending) + len(queue)  # logged + in flight
+            return time.time() < deadline and (samples is None or drawn < samples)
+
+        try:
+            while True:
+                self._drain(pending, block=False, progress=progress)
+                self.database.maybe_reset(self.stats.samples)
+                while queue and len(pending) < self.executor.workers:
+                    record = queue.popleft()
+                    # A module-level function: it pickles for remote executors (Ray).
+                    future = self.executor.submit(
+                        evaluate_program, record["source"], self.spec.name, "train",
+                        limits=self.config.limits, datasets=self._datasets("train"))
+                    pending[future] = record
+                if may_sample() and len(queue) < self.executor.workers:
+                    self._sample_batch(queue, may_sample, progress)
+                    continue
+                if not pending and not queue:
+                    break
+                self._drain(pending, block=True, progress=progress)
+        finally:
+            for future in pending:
+                future.cancel()
+            self.checkpoint()
+            self.log.close()
+            if self._own_executor:
+                self.executor.shutdown()
+        return self._result()
+
+    def _sample_batch(self, queue: deque, may_sample: Callable[[], bool],
+                      progress: Callable[[Stats], None] | None) -> None:
+        """One prompt, `samples_per_prompt` completions: log the unusable, queue the rest."""
+        prompt = self.database.prompt()
+        t0 = time.perf_counter()
+        try:
+            completions = self.llm.sample(prompt.text, self.config.samples_per_prompt)
+        except Exception as error:  # noqa: BLE001 - a failing server must not end the run
+            self.stats.last_error = f"llm: {type(error).__name__}: {error}"
+            time.sleep(1.0)
+            return
+        self.stats.llm_s += time.perf_counter() - t0
+        llm_seconds = (time.perf_counter() - t0) / max(1, len(completions))
+        for completion in completions:
+            if not may_sample():
+                break
+            self.next_id += 1
+            record = {"sample": self.next_id, "time": time.time(), "island": prompt.island,
+                      "parents": prompt.parents, "prompt": prompt.text, "completion": completion,
+                      "llm_seconds": round(llm_seconds, 3), "source": None, "ok": False,
+                      "score": None, "scores": {}, "error": None}
+            try:
+                source = code.trim_completion(prompt.header, completion, self.spec.function_name)
+            except code.ProgramError as error:
+                record["error"] = f"unparsable completion: {error}"
+                self._finish_sample(record, None)
+                continue
+            record["source"] = source
+            if self.database.is_duplicate(source):
+                record.update(duplicate=True, error="duplicate of an earlier program")
+                self.stats.duplicates += 1
+                self._finish_sample(record, None)
+                continue
+            self.database.mark_seen(source)
+            queue.append(record)
+        if progress is not None:
+            progress(self.stats)
+
+    def _drain(self, pending: dict[Future, dict[str, Any]], block: bool,
+               progress: Callable[[Stats], None] | None) -> None:
+        if not pending:
+            return
+        done, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: pending[f]["sample"]):
+            record = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - executor failure is a failed sample
+                result = EvalResult(False, error=f"executor: {type(error).__name__}: {error}")
+            self._finish_sample(record, result)
+            if progress is not None:
+                progress(self.stats)
+
+    def _result(self) -> EvolutionResult:
+        best_path = self.run_dir / "best.py" if self.best else None
+        scores: dict[str, float | None] = dict(self.best["scores"]) if self.best else {}
+        if self.best and self.config.evaluate_test and "test" not in scores:
+            test = self._evaluate(self.best["source"], "test")
+            self.best["scores"]["test"] = test.score if test.ok else None
+            self.best["test_scores"] = test.scores
+            scores = dict(self.best["scores"])
+            self._write_best(self.run_dir / "best.py")
+            save_checkpoint(self.run_dir, self._state())
+        return EvolutionResult(self.run_dir, self.stats, self.best["source"] if self.best else None,
+                               scores, best_path)
+
+
+def run_evolution(
+    game: str = "binpacking",
+    llm: str | LLMBackend = "gemma-270m",
+    run_dir: str | Path = "runs/evolve",
+    *,
+    samples: int | None = None,
+    minutes: float | None = None,
+    resume: bool = False,
+    config: EvolutionConfig | None = None,
+    sampling: SamplingConfig | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[Stats], None] | None = None,
+) -> EvolutionResult:
+    """Evolve `game`'s function with `llm` until `samples` total or `minutes` elapse.
+
+    `llm` is a backend or a `--llm` string (`gemma-270m`, `openai:<model>@<url>`). Writes
+    `run_dir/{checkpoint.json, samples.jsonl, best.py, programs/}`.
+    """
+    spec = get_game(game)
+    config = config or EvolutionConfig()
+    backend = make_backend(llm, sampling or SamplingConfig(seed=config.seed)) if isinstance(llm, str) else llm
+    evolution = Evolution(spec, backend, Path(run_dir), config, executor, resume=resume)
+    return evolution.run(samples=samples, minutes=minutes, progress=progress)

@@ -1,0 +1,63 @@
+"""`discoverygym evolve` end to end: HTTP LLM on loopback, W&B offline, resume, bad input."""
+
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+from typer.testing import CliRunner
+
+from discoverygym.agents.evolution.cli import app
+from discoverygym.agents.evolution.export import read_metadata
+from discoverygym.agents.evolution.samplelog import read_log
+
+from test_evolution_llm import Handler  # noqa: E402 - same folder, on sys.path
+
+SMALL = ["--train", "weibull-200:seed=0,count=2", "--validation", "weibull-200:seed=1,count=2",
+         "--test", "weibull-200:seed=2,count=2"]
+
+
+@pytest.fixture()
+def url():
+    Handler.requests, Handler.fail_next = [], 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_evolve_command_with_wandb_offline_and_resume(url, tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    run_dir = tmp_path / "run"
+    args = ["--env", "binpacking", "--llm", f"openai:tiny@{url}", "--run-dir", str(run_dir),
+            "--islands", "2", "--samples-per-prompt", "2", *SMALL]
+    result = CliRunner().invoke(app, [*args, "--samples", "4"])
+    assert result.exit_code == 0, result.output
+    assert "best program" in result.output and "samples 4/4" in result.output
+    assert len(list(read_log(run_dir))) == 4
+    assert read_metadata(run_dir / "best.py")["llm"].startswith("openai:tiny@")
+    assert list((run_dir / "wandb").glob("offline-run-*"))
+    again = CliRunner().invoke(app, [*args, "--samples", "6"])
+    assert again.exit_code != 0 and "--resume" in again.output
+    resumed = CliRunner().invoke(app, [*args, "--samples", "6", "--resume", "--no-wandb"])
+    assert resumed.exit_code == 0, resumed.output
+    assert len(list(read_log(run_dir))) == 6
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--env", "binpackin", "--samples", "1"], "did you mean binpacking"),
+        (["--llm", "openai:x", "--samples", "1"], "openai:<model>@<base url>"),
+        (["--run-dir", "x"], "give a budget"),
+    ],
+)
+def test_bad_input_is_explained(argv, message, tmp_path):
+    if "--run-dir" not in argv:
+        argv = [*argv, "--run-dir", str(tmp_path / "r")]
+    result = CliRunner().invoke(app, [*argv, "--no-wandb"], env={"COLUMNS": "400"})
+    assert result.exit_code != 0
+    assert message in " ".join(result.output.replace("│", " ").split())

@@ -1,0 +1,141 @@
+"""Adversarial candidates: each is contained, scored as failed with its reason, host unharmed."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from discoverygym.agents.evolution import SandboxLimits, evaluate_program, get_game
+from discoverygym.agents.evolution import _child
+from discoverygym.agents.evolution.safety import check_source
+
+SMALL = ("weibull-200:seed=0,count=2",)
+FAST = SandboxLimits(timeout_s=4, memory_mb=1024)
+
+
+def run(body: str, *, static_check: bool = True, limits: SandboxLimits = FAST):
+    source = "def priority(item, bins):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    return evaluate_program(source, "binpacking", "train", datasets=SMALL, limits=limits,
+                            static_check=static_check)
+
+
+def test_seed_scores_and_runs_hardened():
+    result = evaluate_program(get_game("binpacking").seed, "binpacking", "train", datasets=SMALL)
+    assert result.ok, result.error
+    assert result.score < 0 and len(result.scores) == 2
+    assert result.sandbox["network"] in ("netns", "audit-only")
+    if os.geteuid() == 0:
+        assert result.sandbox["nobody"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("import os\nwhile True:\n    os.fork()", "import of 'os' is not allowed"),
+        ("import subprocess\nsubprocess.run(['true'])\nreturn bins", "import of 'subprocess'"),
+        ("import socket\nsocket.create_connection(('127.0.0.1', 80))\nreturn bins", "import of 'socket'"),
+        ("open('/tmp/dg_evil', 'w').write('x')\nreturn bins", "use of 'open'"),
+        ("import os\nreturn bins * len(os.environ['HOME'])", "import of 'os'"),
+        ("return priority_v0(item, bins)", "earlier version 'priority_v0'"),
+        ("return ().__class__.__bases__[0].__subclasses__()", "private attribute"),
+        ("np.save('/tmp/dg_evil.npy', bins)\nreturn bins", "attribute 'save'"),
+        ("return eval('bins')", "use of 'eval'"),
+        ("return bins +", "syntax error"),
+    ],
+)
+def test_static_check_rejects_with_reason(body, reason):
+    result = run(body)
+    assert not result.ok and result.score is None
+    assert reason in result.error
+
+
+def test_infinite_loop_times_out():
+    result = run("while True:\n    pass")
+    assert not result.ok and "timeout" in result.error
+    assert result.seconds < FAST.timeout_s + 5
+
+
+def test_ten_gigabyte_allocation_hits_memory_limit():
+    result = run("x = np.ones(10 * 2**30 // 8)\nreturn bins + x[0]")
+    assert not result.ok and "memory" in result.error.lower()
+
+
+def test_wrong_shape_and_nan_fail_with_item_index():
+    shape = run("return np.zeros(len(bins) + 1)")
+    assert not shape.ok and "shape" in shape.error and "item 0" in shape.error
+    nan = run("return bins * np.nan")
+    assert not nan.ok and "NaN" in nan.error
+    scalar = run("return 1.0")
+    assert not scalar.ok and "shape" in scalar.error
+
+
+def test_runtime_layers_hold_without_the_static_check(tmp_path):
+    """Bypass the AST check: the guarded import, audit hook, nobody and rlimits still hold."""
+    target = Path("/tmp") / f"dg_evil_{os.getpid()}"
+    blocked_import = run("import os\nreturn bins", static_check=False)
+    assert not blocked_import.ok and "import of 'os' is not allowed" in blocked_import.error
+    # `os` reachable through numpy's internals: fork and writes are denied at run time.
+    fork = run("np.lib._datasource.os.fork()\nreturn bins", static_check=False)
+    assert not fork.ok and ("denied" in fork.error or "Resource" in fork.error)
+    write = run(f"np.save({str(target)!r}, bins)\nreturn bins", static_check=False)
+    assert not write.ok and "denied" in write.error
+    assert not target.exists() and not target.with_suffix(".npy").exists()
+    no_open = run("open('x', 'w')\nreturn bins", static_check=False)
+    assert not no_open.ok and "NameError" in no_open.error
+
+
+def test_environment_is_scrubbed(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    result = run("raise ValueError(str(np.lib._datasource.os.environ.get('OPENAI_API_KEY')))",
+                 static_check=False)
+    assert not result.ok and "ValueError: None" in result.error
+    assert "sk-very-secret" not in result.error
+
+
+def test_audit_hook_denies_network_and_processes():
+    for event in ("socket.connect", "socket.__new__", "subprocess.Popen", "os.system", "os.fork",
+                  "open", "ctypes.dlopen"):
+        with pytest.raises(PermissionError):
+            _child._audit_hook(event, ("x",))
+    _child._audit_hook("exec", ("x",))  # harmless events pass
+
+
+def test_check_source_accepts_ordinary_heuristics():
+    source = ("def priority(item, bins):\n    import math\n    from numpy import maximum\n"
+              "    r = bins - item\n    return -r + maximum(r, 0) * math.log(2)\n")
+    assert check_source(source, "priority") is None
+    assert "no function named 'priority'" in str(check_source("def f(x):\n    return x\n", "priority"))
+
+
+def test_jobshop_seed_and_random_rule_in_the_sandbox():
+    data = ("random-8x6:seed=0,n=3",)
+    seed = evaluate_program(get_game("jobshop").seed, "jobshop", "train", datasets=data)
+    assert seed.ok, seed.error
+    assert len(seed.scores) == 3 and all(value <= 0 for value in seed.scores.values())
+    # Longest-processing-time among every unfinished job (no non-delay restriction) is worse.
+    lpt = "def priority(job_features, machine_features):\n    return job_features[:, 0]\n"
+    worse = evaluate_program(lpt, "jobshop", "train", datasets=data)
+    assert worse.ok and worse.score < seed.score
+    bad = evaluate_program("def priority(job_features, machine_features):\n    return job_features\n",
+                           "jobshop", "train", datasets=data)
+    assert not bad.ok and "shape" in bad.error
+
+
+def test_version_like_local_names_are_fine_but_earlier_versions_are_not():
+    local = "def priority(item, bins):\n    score_v2 = bins - item\n    return -score_v2\n"
+    assert check_source(local, "priority") is None
+    call = "def priority(item, bins):\n    return bin_value_v1(bins)\n"
+    assert "earlier version 'bin_value_v1'" in str(check_source(call, "priority"))
+
+
+def test_tensor_proposal_in_the_sandbox():
+    data = ("2x2x3:mod2:seed=0:budget=0.5",)
+    seed = evaluate_program(get_game("tensor").seed, "tensor", "train", datasets=data)
+    assert seed.ok, seed.error
+    assert -12 < seed.score <= -11  # reaches the best-known rank 11 of <2,2,3>
+    garbage = evaluate_program("def propose(state, rng):\n    return 42\n", "tensor", "train",
+                               datasets=data)
+    assert not garbage.ok and garbage.error

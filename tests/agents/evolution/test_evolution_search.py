@@ -1,0 +1,133 @@
+"""The search end to end with a scripted LLM: logging, database safety, export, kill -9 resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from discoverygym.agents.evolution import (
+    ScriptedBackend,
+    SandboxLimits,
+    evaluate_program,
+    get_game,
+    load_agent,
+    load_function,
+    run_evolution,
+)
+from discoverygym.agents.evolution.checkpoint import load_checkpoint
+from discoverygym.agents.evolution.export import read_metadata
+from discoverygym.agents.evolution.samplelog import read_log
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import evolve_worker  # noqa: E402
+
+# FunSearch's published heuristic for Weibull instances (bin_packing notebook): 0.68 % on Weibull 5k.
+FUNSEARCH_WEIBULL = '''def priority(item: float, bins: np.ndarray) -> np.ndarray:
+    max_bin_cap = max(bins)
+    score = (bins - max_bin_cap) ** 2 / item + bins ** 2 / (item ** 2)
+    score += bins ** 2 / item ** 3
+    score[bins > item] = -score[bins > item]
+    score[1:] -= score[:-1]
+    return score
+'''
+
+ADVERSARIAL = [
+    "    while True:\n        pass\n",
+    "    import os\n    return bins * len(os.environ)\n",
+    "    return bins * np.nan\n",
+    "    return (bins +\n",
+    "    x = np.ones(10 * 2**30 // 8)\n    return bins + x[0]\n",
+    "    return -(bins - item)\n",  # the seed again: a duplicate
+    "    return -(bins - item) - 0.01 * bins\n",
+    "    return -(bins - item) + 0.5 * (bins == item)\n",
+]
+
+
+def test_strong_heuristic_ranked_above_best_fit():
+    data = ("weibull-1k:seed=0,count=2",)
+    strong = evaluate_program(FUNSEARCH_WEIBULL, "binpacking", "train", datasets=data)
+    best_fit = evaluate_program(get_game("binpacking").seed, "binpacking", "train", datasets=data)
+    assert strong.ok and best_fit.ok, (strong.error, best_fit.error)
+    assert strong.score > best_fit.score + 0.5  # excess 3.5 % against 4.5 %
+
+
+def test_evolve_smoke_with_adversarial_llm(tmp_path):
+    config = evolve_worker.config()
+    config.limits = SandboxLimits(timeout_s=5, memory_mb=1024)
+    result = run_evolution("binpacking", ScriptedBackend(ADVERSARIAL), tmp_path, samples=8,
+                           config=config)
+    records = list(read_log(tmp_path))
+    assert [r["sample"] for r in sorted(records, key=lambda r: r["sample"])] == list(range(1, 9))
+    by_completion = {r["completion"]: r for r in records}
+    assert "timeout" in by_completion[ADVERSARIAL[0]]["error"]
+    assert "import of 'os'" in by_completion[ADVERSARIAL[1]]["error"]
+    assert "NaN" in by_completion[ADVERSARIAL[2]]["error"]
+    assert "unparsable" in by_completion[ADVERSARIAL[3]]["error"]
+    assert "memory" in by_completion[ADVERSARIAL[4]]["error"].lower()
+    assert by_completion[ADVERSARIAL[5]]["duplicate"] is True
+    assert all(r["prompt"].rstrip().endswith('"""Improved version of `priority_v0`."""')
+               or "priority_v1" in r["prompt"] for r in records)
+    assert result.stats.samples == 8 and result.stats.valid == 2
+    # The database holds the seed and the valid programs only.
+    state = load_checkpoint(tmp_path)
+    sources = {p["source"] for island in state["database"]["islands"] for p in island["programs"]}
+    assert all("nan" not in s and "while" not in s and "ones" not in s for s in sources)
+    assert len(sources) == 3
+    # The best program is exported with its header and loads as a function.
+    assert result.best_path is not None and result.best_path.exists()
+    meta = read_metadata(result.best_path)
+    assert meta["game"] == "binpacking" and meta["llm"] == "scripted" and meta["samples"] == 8
+    assert set(meta["scores"]) == {"train", "validation", "test"}
+    import numpy as np
+
+    fn = load_function(result.best_path)
+    assert fn(10, np.array([5, 10, 50])).shape == (3,)
+    agent = load_agent(result.best_path)  # what `evaluate` / `compare` play
+    assert agent.family == "evolved" and agent.name == "evolved:best"
+    from discoverygym.envs.binpacking import evaluate_priority, load_dataset
+
+    replay = evaluate_priority(agent.priority, load_dataset("weibull-200:seed=1,count=2"))
+    assert -replay.excess_pct == pytest.approx(meta["scores"]["validation"])
+
+
+def test_resume_after_kill_9(tmp_path):
+    target = 24
+    worker = subprocess.Popen([sys.executable, str(HERE / "evolve_worker.py"), str(tmp_path), str(target)])
+    deadline = time.time() + 90
+    try:
+        while time.time() < deadline:
+            state = load_checkpoint(tmp_path) if (tmp_path / "checkpoint.json").exists() else None
+            if state and state["stats"]["samples"] >= 6:
+                break
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.wait(timeout=30)
+    assert worker.returncode == -signal.SIGKILL
+    killed_state = load_checkpoint(tmp_path)  # a complete checkpoint survives the kill
+    logged = list(read_log(tmp_path))
+    assert 6 <= killed_state["stats"]["samples"] <= len(logged) < target
+    valid_before = {r["source"] for r in logged if r["ok"]}
+
+    result = run_evolution("binpacking", ScriptedBackend(evolve_worker.completion), tmp_path,
+                           samples=target, resume=True, config=evolve_worker.config(evaluate_test=False))
+    records = list(read_log(tmp_path))
+    ids = [r["sample"] for r in records]
+    assert len(ids) == len(set(ids)) == target == result.stats.samples
+    state = load_checkpoint(tmp_path)
+    in_database = {p["source"] for island in state["database"]["islands"] for p in island["programs"]}
+    assert valid_before <= in_database  # nothing evaluated before the kill is lost
+    assert result.stats.valid == sum(r["ok"] for r in records)
+
+
+def test_existing_run_dir_needs_resume(tmp_path):
+    (tmp_path / "checkpoint.json").write_text(json.dumps({}))
+    with pytest.raises(FileExistsError, match="--resume"):
+        run_evolution("binpacking", ScriptedBackend(["    return bins\n"]), tmp_path, samples=1)
