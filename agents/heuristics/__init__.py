@@ -26,3 +26,12 @@ from discoverygym.agents.heuristics.jobshop import CpSatAgent, RandomJobAgent, n
 from discoverygym.agents.heuristics.jobshop import RULES as JOBSHOP_RULES  # noqa: F401
 from discoverygym.agents.heuristics.jobshop import PriorityAgent as JobShopPriorityAgent  # noqa: F401
 from discoverygym.agents.heuristics.jobshop import rule_agent as make_jobshop_agent  # noqa: F401
+
+# tensor decomposition
+from discoverygym.agents.heuristics.tensor import (  # noqa: F401
+    FlipGraphAgent,
+    KnownSchemeAgent,
+    NaiveTensorAgent,
+    RandomTensorAgent,
+)
+from discoverygym.agents.heuristics.tensor_search import flip_graph_search, uniform_flip  # noqa: F401

@@ -1,0 +1,139 @@
+"""The tensor game suite: rank found per tensor size and agent, next to the best-known rank.
+
+Datasets are tensor sizes "NxMxP" (standard arithmetic, coefficients -2..2) or "NxMxP-mod2"
+(GF(2), coefficients 0..1). Default: 2x2x2 and 2x2x3 (the whole default tensor comparison
+takes a few seconds). ``full`` adds 2x2x4, 2x3x3, 2x3x4, 3x3x3 and the mod-2 versions of
+2x2x3, 2x3x3 and 3x3x3.
+
+Metric ``rank``: minus the episode return, i.e. the number of moves when the agent decomposes
+the tensor (the rank of the scheme it played) and moves + the residual's rank bound otherwise
+(AlphaTensor's score). ``bound`` is the best-known rank, ``gap`` the relative excess in percent.
+
+Agents, one episode each (seed 0) in `discoverygym/TensorDecomposition-v0`:
+* ``naive``: the n*m*p schoolbook products;
+* ``random``: uniformly random moves (mean over 5 episodes, seeds 0..4);
+* ``search``: the flip-graph search (`flip_graph_search`, seed 0) for at most
+  `SEARCH_BUDGET_S` seconds, stopping at the best-known rank; the scheme is replayed through
+  the env. ``compute`` holds its candidates, flips and search seconds;
+* ``limit``: replays the best shipped decomposition (AlphaTensor; family ``limit``).
+Every decomposition an episode returns is checked again with `verify_matmul_decomposition`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from discoverygym.agents.base import run_episode
+from discoverygym.agents.heuristics.tensor import (
+    FlipGraphAgent,
+    KnownSchemeAgent,
+    NaiveTensorAgent,
+    RandomTensorAgent,
+)
+from discoverygym.envs.tensor.env import TensorDecompositionEnv
+from discoverygym.envs.tensor.known import best_known_rank, parse_size
+from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
+from discoverygym.experiments.records import Record, relative_gap_pct
+from discoverygym.experiments.suites import Suite
+
+DEFAULT_DATASETS = ["2x2x2", "2x2x3"]
+FULL_DATASETS = DEFAULT_DATASETS + [
+    "2x2x4",
+    "2x3x3",
+    "2x3x4",
+    "3x3x3",
+    "2x2x3-mod2",
+    "2x3x3-mod2",
+    "3x3x3-mod2",
+]
+AGENTS = ["naive", "random", "search", "limit"]
+SEARCH_BUDGET_S = 60.0
+RANDOM_EPISODES = 5
+METRIC = "rank"
+
+
+def parse_dataset(name: str) -> tuple[int, int, int, str]:
+    """ "2x2x3" -> (2, 2, 3, "standard"); "2x2x3-mod2" -> (2, 2, 3, "mod2")."""
+    size, _, suffix = name.partition("-")
+    if suffix not in ("", "mod2"):
+        raise KeyError(
+            f"unknown tensor dataset {name!r}; use 'NxMxP' or 'NxMxP-mod2', e.g. {', '.join(FULL_DATASETS)}"
+        )
+    try:
+        n, m, p = parse_size(size)
+    except ValueError:
+        raise KeyError(
+            f"unknown tensor dataset {name!r}; use 'NxMxP' or 'NxMxP-mod2', e.g. {', '.join(FULL_DATASETS)}"
+        ) from None
+    return n, m, p, "mod2" if suffix else "standard"
+
+
+class TensorSuite(Suite):
+    """See the module docstring."""
+
+    game = "tensor"
+    env_id = "discoverygym/TensorDecomposition-v0"
+
+    def datasets(self, full: bool = False) -> list[str]:
+        return list(FULL_DATASETS if full else DEFAULT_DATASETS)
+
+    def agent_names(self) -> list[str]:
+        return list(AGENTS)
+
+    def evaluate(self, agent: str, dataset: str) -> list[Record]:
+        if agent not in AGENTS:
+            raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(AGENTS)}")
+        n, m, p, field = parse_dataset(dataset)
+        bound = float(best_known_rank(n, m, p, field))
+        env = TensorDecompositionEnv(n, m, p, field=field, rank_bound_every_step=False)
+        start = time.perf_counter()
+        compute: dict[str, float] = {}
+        if agent == "random":
+            player = RandomTensorAgent(n, m, p, field, seed=0)
+            values = [
+                -run_episode(env, player, seed=s).total_reward for s in range(RANDOM_EPISODES)
+            ]
+            value, family = float(np.mean(values)), player.family
+        else:
+            if agent == "naive":
+                player = NaiveTensorAgent(n, m, p, field)
+            elif agent == "limit":
+                player = KnownSchemeAgent(n, m, p, field)
+            else:
+                player = FlipGraphAgent(n, m, p, field, time_budget=SEARCH_BUDGET_S, seed=0)
+            result = run_episode(env, player, seed=0)
+            info = result.final_info
+            if "decomposition" not in info:
+                raise AssertionError(
+                    f"{agent} on {dataset}: the episode ended without decomposing the tensor"
+                )
+            rank = verify_matmul_decomposition(n, m, p, *info["decomposition"], field=field)
+            if rank != result.steps or -result.total_reward != rank:
+                raise AssertionError(f"{agent} on {dataset}: env and checker disagree on the rank")
+            value, family = float(rank), player.family
+            if agent == "search":
+                r = player.result
+                compute = {
+                    "candidates": float(r.candidates),
+                    "flips": float(r.flips),
+                    "search_seconds": r.seconds,
+                }
+        return [
+            Record(
+                game=self.game,
+                dataset=dataset,
+                agent=agent,
+                family=family,
+                metric=METRIC,
+                value=value,
+                bound=bound,
+                gap=relative_gap_pct(value, bound),
+                seconds=time.perf_counter() - start,
+                compute=compute,
+            )
+        ]
+
+
+SUITE = TensorSuite()

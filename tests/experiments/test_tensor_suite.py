@@ -1,0 +1,50 @@
+"""The tensor suite (evaluate/compare rows) and the tensor benchmark (smoke)."""
+
+from __future__ import annotations
+
+import pytest
+
+from discoverygym.experiments.bench import tensor as bench
+from discoverygym.experiments.suites import get_suite
+from discoverygym.experiments.suites.tensor import SUITE, parse_dataset
+
+
+def test_suite_lists() -> None:
+    assert get_suite("tensor") is SUITE
+    assert SUITE.datasets() == ["2x2x2", "2x2x3"]
+    assert {"2x3x3", "3x3x3", "3x3x3-mod2"} <= set(SUITE.datasets(full=True))
+    assert SUITE.agent_names() == ["naive", "random", "search", "limit"]
+    assert parse_dataset("2x3x3-mod2") == (2, 3, 3, "mod2")
+
+
+@pytest.mark.parametrize("dataset", ["2x2x2", "2x2x3-mod2"])
+def test_every_agent_scores_rank_next_to_best_known(dataset) -> None:
+    records = {a: SUITE.evaluate(a, dataset)[0] for a in SUITE.agent_names()}
+    best = {"2x2x2": 7, "2x2x3-mod2": 11}[dataset]
+    naive = {"2x2x2": 8, "2x2x3-mod2": 12}[dataset]
+    for record in records.values():
+        assert record.game == "tensor" and record.metric == "rank" and record.bound == best
+    assert records["naive"].value == naive and records["naive"].gap == pytest.approx(
+        100 * (naive - best) / best
+    )
+    assert records["search"].value == best and records["search"].compute["candidates"] > 0
+    assert records["limit"].value == best and records["limit"].family == "limit"
+    assert records["random"].value > naive
+
+
+def test_unknown_names_list_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="naive, random, search, limit"):
+        SUITE.evaluate("greedy", "2x2x2")
+    with pytest.raises(KeyError, match="NxMxP"):
+        SUITE.evaluate("naive", "2x2")
+    with pytest.raises(KeyError, match="NxMxP"):
+        SUITE.evaluate("naive", "2x2x2-mod3")
+
+
+def test_bench_quick_smoke(capsys) -> None:
+    bench.run(quick=True)
+    out = capsys.readouterr().out
+    assert (
+        out.count("env steps/s") == 12 and out.count("search candidates/s") == 2 and "4x4x4" in out
+    )
+    assert bench.reference_flip_walk(2, 2, 2, 500, __import__("numpy").random.default_rng(0)) <= 8
