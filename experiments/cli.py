@@ -57,13 +57,14 @@ def compare(
     games: Annotated[Optional[list[str]], typer.Option("--game", help="Only these games.")] = None,
     agents: Annotated[Optional[list[str]], typer.Option("--agent", help="Only these agents.")] = None,
     full: Annotated[bool, typer.Option(help="Every dataset instead of the default subset.")] = False,
+    wandb: Annotated[bool, typer.Option(help="Log the run to W&B (offline unless logged in).")] = True,
 ) -> None:
-    """The main job: every agent family on every game -> CSV, JSON, Markdown and PNG figures."""
+    """The main job: every agent family on every game -> CSV, JSON, Markdown, PNG figures, W&B."""
     from discoverygym.experiments.compare import run_compare
 
     out_dir = out or Path("results") / time.strftime("compare-%Y%m%d-%H%M%S")
     try:
-        run_compare(out_dir, games=games, agents=agents, full=full, console=console)
+        run_compare(out_dir, games=games, agents=agents, full=full, console=console, wandb=wandb)
     except KeyError as error:
         raise typer.BadParameter(str(error.args[0])) from None
 

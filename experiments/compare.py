@@ -6,6 +6,8 @@ Reads top to bottom: pick suites, loop over (game, dataset, agent), collect reco
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from discoverygym.experiments import plots
-from discoverygym.experiments.records import Record, write_csv, write_json
+from discoverygym.experiments.records import COLUMNS, Record, write_csv, write_json
 from discoverygym.experiments.suites import GAMES, Suite, available_suites, get_suite
 
 
@@ -72,14 +74,34 @@ def markdown_table(records: Sequence[Record]) -> str:
     return f"Values: {unit}.\n\n" + "\n".join(lines)
 
 
+def log_to_wandb(result: CompareResult, config: dict, mode: str | None = None) -> Path:
+    """Log the records (as a table and summary values) and the figures as one W&B run."""
+    import wandb
+
+    from discoverygym.agents.tracking import wandb_mode
+
+    run = wandb.init(project="discoverygym", job_type="compare", config=config, mode=wandb_mode(mode),
+                     dir=os.environ.get("WANDB_DIR") or str(result.out_dir), name=result.out_dir.name,
+                     reinit="finish_previous")
+    columns = [c for c in COLUMNS if c != "compute"] + ["compute"]
+    table = wandb.Table(columns=columns)
+    for r in result.records:
+        table.add_data(*[getattr(r, c) if c != "compute" else json.dumps(r.compute) for c in columns])
+    run.log({"summary": table, **{f"figures/{p.stem}": wandb.Image(str(p)) for p in result.figures}})
+    run.summary.update({f"{r.game}/{r.dataset}/{r.agent}/{r.metric}": r.value for r in result.records})
+    run.finish()
+    return Path(run.dir).parent
+
+
 def run_compare(
     out_dir: Path,
     games: Sequence[str] | None = None,
     agents: Sequence[str] | None = None,
     full: bool = False,
     console: Console | None = None,
+    wandb: bool = True,
 ) -> CompareResult:
-    """Run the comparison and write its outputs into `out_dir`."""
+    """Run the comparison and write its outputs into `out_dir` (and a W&B run, offline by default)."""
     console = console or Console()
     suites = _select_suites(games)
     jobs = []
@@ -103,10 +125,20 @@ def run_compare(
         game_records = [r for r in records if r.game == game]
         if not game_records:
             continue
-        figure = plots.bar_chart(game_records, f"{game}: {game_records[0].metric}", out_dir / f"{game}.png")
-        figures.append(figure)
-        sections.append(f"## {game}\n\n{markdown_table(game_records)}\n\n![{game}]({figure.name})")
+        suite = next(s for s in suites if s.game == game)
+        game_figures = [plots.bar_chart(game_records, f"{game}: {game_records[0].metric}", out_dir / f"{game}.png")]
+        game_figures += suite.figures(game_records, out_dir)
+        figures += game_figures
+        images = "\n\n".join(f"![{f.stem}]({f.name})" for f in game_figures)
+        sections.append(f"## {game}\n\n{markdown_table(game_records)}\n\n{images}")
         console.print(records_table(game_records, game))
+    if records:
+        figures.append(plots.quality_vs_compute(records, out_dir / "quality_vs_compute.png"))
+        sections.append(f"## Quality against training compute\n\n![quality_vs_compute]({figures[-1].name})")
     (out_dir / "report.md").write_text("\n\n".join(sections) + "\n")
+    result = CompareResult(out_dir=out_dir, records=records, figures=figures)
+    if wandb:
+        config = {"games": [s.game for s in suites], "agents": list(agents or []), "full": full}
+        console.print(f"W&B run: {log_to_wandb(result, config)}")
     console.print(f"Wrote {out_dir}/summary.csv, summary.json, report.md and {len(figures)} figure(s).")
-    return CompareResult(out_dir=out_dir, records=records, figures=figures)
+    return result

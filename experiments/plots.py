@@ -31,7 +31,6 @@ def bar_chart(records: list[Record], title: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(datasets) * max(1, len(agents)) / 3), 4.2))
     width = 0.8 / max(1, len(agents))
     x = np.arange(len(datasets))
-    hatches = defaultdict(lambda: "")
     for i, agent in enumerate(agents):
         heights = [values.get((d, agent), np.nan) for d in datasets]
         ax.bar(
@@ -42,7 +41,6 @@ def bar_chart(records: list[Record], title: str, path: Path) -> Path:
             color=plt.cm.tab20(i % 20) if len(agents) > 1 else FAMILY_COLORS[family[agent]],
             edgecolor=FAMILY_COLORS.get(family[agent], "black"),
             linewidth=1.5,
-            hatch=hatches[family[agent]],
         )
     metric = records[0].metric if records else ""
     ax.set_ylabel("gap to bound (%)" if use_gap else metric)
@@ -51,6 +49,59 @@ def bar_chart(records: list[Record], title: str, path: Path) -> Path:
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.legend(fontsize=8, ncol=2, frameon=False)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def fill_profile(profiles: dict[str, np.ndarray], title: str, path: Path) -> Path:
+    """Bin fill levels (fraction of capacity) sorted from fullest to emptiest, one line per agent."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for agent, fills in profiles.items():
+        ordered = np.sort(np.asarray(fills, dtype=float))[::-1]
+        waste = float(np.sum(1.0 - ordered))
+        ax.plot(np.arange(1, len(ordered) + 1), ordered, label=f"{agent}: {len(ordered)} bins, waste {waste:.1f} bins")
+    ax.set_xlabel("bins, fullest first")
+    ax.set_ylabel("fill level")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def quality_vs_compute(records: list[Record], path: Path) -> Path:
+    """Gap to the bound against the CPU seconds spent producing each agent, per game and family.
+
+    Hand-written heuristics and the limit cost no training compute; they sit at the left edge.
+    """
+    games = list(dict.fromkeys(r.game for r in records if r.gap is not None))
+    fig, axes = plt.subplots(1, max(1, len(games)), figsize=(4.2 * max(1, len(games)), 3.6), squeeze=False)
+    for ax, game in zip(axes[0], games):
+        by_agent: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        for r in records:
+            if r.game == game and r.gap is not None:
+                by_agent[(r.agent, r.family)].append((float(r.compute.get("cpu_seconds", 0.0)), r.gap))
+        for (agent, family), points in by_agent.items():
+            compute = points[0][0]
+            ax.scatter([max(compute, 1.0)], [np.mean([g for _, g in points])], color=FAMILY_COLORS.get(family, "black"),
+                       s=30, label=family)
+            ax.annotate(agent, (max(compute, 1.0), np.mean([g for _, g in points])), fontsize=6,
+                        xytext=(3, 2), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("training compute (CPU s; heuristics at 1)")
+        ax.set_ylabel("mean gap to bound (%)")
+        ax.set_title(game)
+        ax.grid(alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), fontsize=7, frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 from discoverygym.experiments.records import Record
 
@@ -31,6 +32,10 @@ class Suite(ABC):
     @abstractmethod
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
         """Score `agent` on `dataset`; raise `KeyError` with the known names if either is unknown."""
+
+    def figures(self, records: list[Record], out_dir: Path) -> list[Path]:
+        """Game-specific figures for the report (a Gantt chart, a fill profile); none by default."""
+        return []
 
 
 def get_suite(game: str) -> Suite:

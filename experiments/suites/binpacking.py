@@ -17,6 +17,7 @@ generated weibull-5k/10k/100k:seed=0 and uniform-120/250:seed=0 sets.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +54,14 @@ class BinPackingSuite(Suite):
     def agent_names(self) -> list[str]:
         return [*BINPACKING_AGENTS, "limit"]
 
+    @staticmethod
+    def _player(agent: str):
+        return make_agent(agent)
+
+    @staticmethod
+    def _mode(player) -> str:
+        return "histogram" if "histogram" in getattr(player, "modes", ()) else "bins"
+
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
         if agent not in self.agent_names():
             raise KeyError(
@@ -65,10 +74,9 @@ class BinPackingSuite(Suite):
             bins = np.array([instance_bounds(inst).best_lower for inst in data])
             family = "limit"
         else:
-            player = make_agent(agent)
+            player = self._player(agent)
             family = player.family
-            mode = "histogram" if "histogram" in player.modes else "bins"
-            env = OnlineBinPackingEnv(dataset=data, observation=mode)
+            env = OnlineBinPackingEnv(dataset=data, observation=self._mode(player))
             bins = []
             for inst in data:
                 result = run_episode(env, player, options={"instance": inst.name})
@@ -96,6 +104,24 @@ class BinPackingSuite(Suite):
                 seconds=time.perf_counter() - start,
             )
         ]
+
+    def figures(self, records: list[Record], out_dir: Path) -> list[Path]:
+        """The bin fill profile of best fit against the best other agent on one Weibull instance."""
+        from discoverygym.experiments.plots import fill_profile
+
+        weibull = [r for r in records if r.dataset == "weibull5k" and r.family != "limit"]
+        rivals = sorted((r for r in weibull if r.agent != "best_fit"), key=lambda r: r.value)
+        if not rivals:
+            return []
+        instance = load_dataset("weibull5k")[0]
+        profiles = {}
+        for agent in ("best_fit", rivals[0].agent):
+            player = self._player(agent)
+            env = OnlineBinPackingEnv(instance=instance, observation=self._mode(player))
+            info = run_episode(env, player).final_info
+            loads = np.bincount(info["assignment"], weights=instance.items, minlength=info["bins_used"])
+            profiles[agent] = loads / instance.capacity
+        return [fill_profile(profiles, f"bin fill levels on {instance.name} (Weibull 5k)", out_dir / "binpacking_fill.png")]
 
 
 SUITE = BinPackingSuite()

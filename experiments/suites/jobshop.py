@@ -22,6 +22,7 @@ CP-SAT).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -91,6 +92,25 @@ class JobShopSuite(Suite):
                 seconds=time.perf_counter() - start,
             )
         ]
+
+    def figures(self, records: list[Record], out_dir: Path) -> list[Path]:
+        """A Gantt chart of the best schedule that this run's agents find on ta01."""
+        from discoverygym.envs.jobshop.render import save_gantt
+
+        agents = list(dict.fromkeys(r.agent for r in records if r.game == self.game))
+        if not agents:
+            return []
+        instance = load_instance("ta01")
+        env = JobShopEnv(instance=instance)
+        best = None
+        for agent in agents:
+            info = run_episode(env, self.make_agent(agent), seed=0).final_info
+            makespan = check_schedule(instance, info["starts"])
+            if best is None or makespan < best[0]:
+                best = (makespan, agent, info["starts"])
+        makespan, agent, starts = best
+        title = f"ta01: best schedule of this run ({agent}), makespan {makespan}, best known {instance.upper_bound}"
+        return [save_gantt(instance, starts, out_dir / "jobshop_gantt_ta01.png", title=title)]
 
 
 SUITE = JobShopSuite()

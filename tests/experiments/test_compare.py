@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -61,15 +62,18 @@ def test_compare_runs_every_agent_on_every_dataset(suite: CountingSuite, tmp_pat
     report = (tmp_path / "report.md").read_text()
     assert "| dataset | bound | first | second | limit |" in report
     assert (tmp_path / "binpacking.png").read_bytes()[:8] == PNG_MAGIC
+    assert (tmp_path / "quality_vs_compute.png").read_bytes()[:8] == PNG_MAGIC
+    runs = list(Path(os.environ["WANDB_DIR"]).glob("wandb/offline-run-*"))
+    assert len(runs) == 1, "compare logs one offline W&B run"
 
 
 def test_compare_filters_agents_and_full_adds_datasets(suite: CountingSuite, tmp_path: Path) -> None:
-    compare_module.run_compare(tmp_path, agents=["second"], full=True)
+    compare_module.run_compare(tmp_path, agents=["second"], full=True, wandb=False)
     assert suite.calls == [("second", "a"), ("second", "b"), ("second", "c")]
 
 
 def test_cli_compare_writes_results(suite: CountingSuite, tmp_path: Path) -> None:
-    out = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "run"), "--agent", "first"])
+    out = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "run"), "--agent", "first", "--no-wandb"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "run" / "summary.csv").exists()
 
