@@ -1,24 +1,17 @@
 """W&B logging of a search: best scores against samples, valid fraction, throughput.
 
-Offline by default (`wandb.init(mode="offline", dir=run_dir)`); online only when the user set
-`WANDB_MODE` or has an API key (`WANDB_API_KEY`). Logging is throttled to `every_s` seconds.
+Offline by default (see `discoverygym.agents.tracking.wandb_mode`): online only when the user
+set `WANDB_MODE=online` or is logged in. Logging is throttled to `every_s` seconds.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from discoverygym.agents.evolution.search import Stats
-
-
-def wandb_mode() -> str:
-    """`WANDB_MODE` if set, "online" with an API key, else "offline"."""
-    if os.environ.get("WANDB_MODE"):
-        return os.environ["WANDB_MODE"]
-    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+from discoverygym.agents.tracking import wandb_mode
 
 
 class WandbTracker:

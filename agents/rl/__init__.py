@@ -1,1 +1,18 @@
-"""Placeholder: filled in by its issue."""
+"""RL agents: stable-baselines3 / sb3-contrib training, structure-aware policies, W&B tracking.
+
+Modules (import them directly; this package imports nothing heavy):
+
+- `config`: training configs (YAML or dict; shipped ones in ``experiments/configs``).
+- `train`: ``train(env_id, algo, config, total_steps, seed, run_dir, n_envs, vec_env, wandb)``
+  -> the model zip, with ``model.config.yaml`` and ``model.meta.json`` (versions, compute) beside it.
+- `tracking`: W&B runs (offline unless logged in), the SB3 logger output that forwards to
+  ``run.log``, the model artifact.
+- `callbacks`: greedy validation during training, logged and keeping the best model.
+- `policies`: per-candidate scorers (bin packing, job shop) as SB3 policies.
+- `envs`: env construction, reward shaping and view wrappers, curricula.
+- `games`: per-game datasets and metrics (the suites' metrics) for evaluation.
+- `evaluate`: `RLAgent` (the `Agent` protocol), `evaluate_model(zip, dataset) -> list[Record]`,
+  `shipped_models(game)`.
+- `cli`: the ``discoverygym train`` and ``discoverygym evaluate`` commands.
+- `throughput`: env steps per second during training, for 1 and N envs.
+"""
