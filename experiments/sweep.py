@@ -10,7 +10,7 @@
 
 Each trial runs the sweep's `command` exactly as `wandb agent` would (see
 `sweep_config.expand_command`) and reports its metric with
-`discoverygym.experiments.trial.report_trial_metrics`.
+`discoverygym.agents.tracking.report_trial_metrics`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from discoverygym.experiments.sweep_config import Parameter, SweepConfig, expand_command
-from discoverygym.experiments.trial import RESULT_ENV
+from discoverygym.agents.tracking import RESULT_ENV
 
 EXECUTORS = ("local", "ray", "wandb")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -58,8 +59,12 @@ def test_no_top_level_modules_leak() -> None:
 
 @pytest.mark.slow
 def test_wheel_contains_every_package_and_its_data(tmp_path: Path) -> None:
+    # Build from a copy: setuptools writes build/ into the source tree, which parallel runs share.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "wandb", "results", "runs", "__pycache__", ".hypothesis"))
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )

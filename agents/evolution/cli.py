@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from discoverygym.agents.tracking import report_trial_metrics
+
 console = Console()
 
 
@@ -114,6 +116,7 @@ def evolve(
     if tracker is not None:
         tracker.log(result.stats, force=True)
         tracker.finish({f"best_{k}": v for k, v in result.best_scores.items()})
+    report_trial_metrics({f"best_{k}": v for k, v in result.best_scores.items() if v is not None})
     console.print(f"best program: {result.best_path}  scores: "
                   + ", ".join(f"{k} {v:.4f}" for k, v in result.best_scores.items() if v is not None))
     console.print(f"log: {run_dir / 'samples.jsonl'}  checkpoint: {run_dir / 'checkpoint.json'}")

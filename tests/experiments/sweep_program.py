@@ -10,7 +10,7 @@ import time
 
 import wandb
 
-from discoverygym.experiments.trial import report_trial_metrics
+from discoverygym.agents.tracking import report_trial_metrics
 
 params = dict(arg[2:].split("=", 1) for arg in sys.argv[1:])
 x, layers = float(params["x"]), int(params["layers"])
