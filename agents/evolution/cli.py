@@ -7,6 +7,8 @@ it also runs standalone: `python -m discoverygym.agents.evolution.cli --help`.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,7 +41,7 @@ def evolve(
                                           "DISCOVERYGYM_LLM_API_KEY or OPENAI_API_KEY.")] = "gemma-270m",
     samples: Annotated[Optional[int], typer.Option(help="Stop after N samples in total.")] = None,
     minutes: Annotated[Optional[float], typer.Option(help="Stop after M minutes (this session).")] = None,
-    run_dir: Annotated[Path, typer.Option(help="Run folder: checkpoint, log, best programs.")] = Path("runs/evolve"),
+    run_dir: Annotated[Optional[Path], typer.Option(help="Run folder: checkpoint, log, best programs (default runs/evolve-<game>-<time>).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --run-dir.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the database and the LLM sampler.")] = 0,
     workers: Annotated[Optional[int], typer.Option(help="Parallel sandboxes (default: cores).")] = None,
@@ -65,6 +67,10 @@ def evolve(
     wandb_project: Annotated[str, typer.Option(help="W&B project.")] = "discoverygym-evolve",
 ) -> None:
     """Evolve a game's priority function with an LLM (FunSearch), sandboxed and resumable."""
+    if run_dir is None:
+        if resume:
+            raise typer.BadParameter("--resume needs the --run-dir of the run to continue")
+        run_dir = Path("runs") / f"evolve-{env}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     from dataclasses import asdict
 
     from discoverygym.agents.evolution.database import DatabaseConfig
