@@ -5,6 +5,11 @@ prefix form works with no prior import::
 
     import gymnasium as gym
     env = gym.make("discoverygym.envs:discoverygym/OnlineBinPacking-v0")
+
+Each game also has a native batched implementation (numpy over the batch), registered as the
+vector entry point::
+
+    envs = gym.make_vec("discoverygym/JobShop-v0", num_envs=512, vectorization_mode="vector_entry_point")
 """
 
 from __future__ import annotations
@@ -30,16 +35,19 @@ ENV_SPECS: tuple[EnvSpecSummary, ...] = (
     EnvSpecSummary(
         id="discoverygym/OnlineBinPacking-v0",
         entry_point="discoverygym.envs.binpacking.env:OnlineBinPackingEnv",
+        vector_entry_point="discoverygym.envs.binpacking.vector:OnlineBinPackingVectorEnv",
         description="Online 1-D bin packing as FunSearch plays it (OR-Library, Weibull sets).",
     ),
     EnvSpecSummary(
         id="discoverygym/JobShop-v0",
         entry_point="discoverygym.envs.jobshop.env:JobShopEnv",
+        vector_entry_point="discoverygym.envs.jobshop.vector:JobShopVectorEnv",
         description="Job-shop scheduling by dispatching (Taillard, Fisher & Thompson, Lawrence, ...).",
     ),
     EnvSpecSummary(
         id="discoverygym/TensorDecomposition-v0",
         entry_point="discoverygym.envs.tensor.env:TensorDecompositionEnv",
+        vector_entry_point="discoverygym.envs.tensor.vector:TensorDecompositionVectorEnv",
         description="AlphaTensor's TensorGame: decompose the matrix multiplication tensor.",
     ),
 )

@@ -1,0 +1,239 @@
+"""`TensorDecompositionVectorEnv`: AlphaTensor's TensorGame batched in numpy.
+
+``gym.make_vec("discoverygym/TensorDecomposition-v0", num_envs=N,
+vectorization_mode="vector_entry_point", **kwargs)`` builds it (entry point
+``discoverygym.envs.tensor.vector:TensorDecompositionVectorEnv``). It takes the single env's
+kwargs (`TensorDecompositionEnv`, whose docstring is the game's specification) and reproduces
+``SyncVectorEnv`` over N single envs exactly: same seeds give the same observations, rewards,
+terminations, truncations and infos (see `discoverygym.envs.batched`). The game has no action
+mask (every action is legal), so there is no ``action_masks()``.
+
+State: the residuals (N, nm, mp, pn) int64, the played factors (N, max_steps, nm+mp+pn) and
+the step counts. A step subtracts the N rank-one terms u (x) v (x) w in one broadcast (xor in
+"mod2"); the rank bounds (sum of slice ranks, minimised over the three modes) of all the
+sub-envs that need one go through one batched SVD (or one batched GF(2) elimination) over
+every slice of every residual, padded exactly as the single env pads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from discoverygym.envs.batched import BatchedVectorEnv
+from discoverygym.envs.tensor import render as _render
+from discoverygym.envs.tensor.env import TensorDecompositionEnv
+from discoverygym.envs.tensor.tensors import gf2_ranks
+
+__all__ = ["TensorDecompositionVectorEnv", "rank_upper_bounds"]
+
+
+def rank_upper_bounds(tensors: np.ndarray, field: str = "standard") -> np.ndarray:
+    """`rank_upper_bound` of each tensor of a stack (B, d0, d1, d2), in one batched call.
+
+    Every slice of every tensor is zero-padded to max(d) x max(d), as the single env's
+    `slice_rank_sums` pads them, so each slice's rank (SVD with numpy's `matrix_rank`
+    tolerance, or GF(2) elimination) is the single env's.
+    """
+    tensors = np.asarray(tensors)
+    if field == "mod2":
+        tensors = tensors % 2
+    B, dims = tensors.shape[0], tensors.shape[1:]
+    size = max(dims)
+    dtype = np.float64 if field == "standard" else np.int64
+    slices = np.zeros((B, sum(dims), size, size), dtype=dtype)
+    start = 0
+    for axis in range(3):
+        moved = np.moveaxis(tensors, axis + 1, 1)
+        slices[:, start : start + dims[axis], : moved.shape[2], : moved.shape[3]] = moved
+        start += dims[axis]
+    flat = slices.reshape(-1, size, size)
+    nonzero = flat.reshape(len(flat), -1).any(axis=1)
+    ranks = np.zeros(len(flat), dtype=np.int64)
+    if nonzero.any():
+        live = flat[nonzero]
+        if field == "mod2":
+            ranks[nonzero] = gf2_ranks(live)
+        else:
+            singular = np.linalg.svd(live, compute_uv=False)
+            tol = singular[:, :1] * size * np.finfo(np.float64).eps
+            ranks[nonzero] = (singular > tol).sum(axis=1)
+    ranks = ranks.reshape(B, sum(dims))
+    owner = np.repeat(np.arange(3), dims)
+    sums = np.stack([ranks[:, owner == axis].sum(axis=1) for axis in range(3)], axis=1)
+    return sums.min(axis=1)
+
+
+class TensorDecompositionVectorEnv(BatchedVectorEnv):
+    """N tensor decomposition games stepped together (see the module docstring)."""
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        n: int = 2,
+        m: int = 2,
+        p: int = 2,
+        coefficients: Sequence[int] | None = None,
+        field: str = "standard",
+        max_steps: int | None = None,
+        rank_bound_every_step: bool = True,
+        render_mode: str | None = None,
+    ) -> None:
+        single = TensorDecompositionEnv(
+            n=n,
+            m=m,
+            p=p,
+            coefficients=coefficients,
+            field=field,
+            max_steps=max_steps,
+            rank_bound_every_step=rank_bound_every_step,
+            render_mode=render_mode,
+        )
+        super().__init__(num_envs, single)
+        N = self.num_envs
+        self.n, self.m, self.p = single.n, single.m, single.p
+        self.field = single.field
+        self.coefficients = single.coefficients
+        self.max_steps = single.max_steps
+        self.rank_bound_every_step = single.rank_bound_every_step
+        self.sizes = single.sizes
+        self.shape = single.shape
+        self._values = single._values  # coefficient values by index (reduced mod 2 in "mod2")
+        self._obs_dtype = single.observation_space["residual"].dtype
+        self._residual = np.zeros((N, *self.shape), dtype=np.int64)
+        self._played = np.zeros((N, self.max_steps, sum(self.sizes)), dtype=np.int64)
+        self._steps = np.zeros(N, dtype=np.int64)
+        self._bound = np.zeros(N, dtype=np.int64)
+        self._extra: dict[int, dict[str, Any]] = {}
+        self._matmul_bound: int | None = None
+
+    # ------------------------------------------------------------------ hooks
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        unknown = set(options) - {"target", "rank"}
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: 'target', 'rank'")
+
+    def _reset_envs(self, ids: np.ndarray, options: dict[str, Any]) -> None:
+        single = self.single_env
+        targets, fresh = [], []
+        for i in ids.tolist():
+            # the single env's own target rule, drawing from sub-env i's generator
+            single._np_random = self._rngs[i]
+            target, extra = single._target_from_options(options)
+            targets.append(target)
+            self._extra[i] = extra
+            fresh.append(target is not single._matmul)
+        self._residual[ids] = np.stack(targets)
+        self._steps[ids] = 0
+        fresh = np.array(fresh)
+        if (~fresh).any() and self._matmul_bound is None:
+            self._matmul_bound = int(rank_upper_bounds(single._matmul[None], self.field)[0])
+        bounds = np.full(ids.size, self._matmul_bound or 0, dtype=np.int64)
+        if fresh.any():
+            bounds[fresh] = rank_upper_bounds(self._residual[ids[fresh]], self.field)
+        self._bound[ids] = bounds
+
+    def _step_envs(
+        self, ids: np.ndarray, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        sel = slice(None) if ids.size == self.num_envs else ids
+        values = self._values[actions]
+        a, b = self.sizes[0], self.sizes[0] + self.sizes[1]
+        u, v, w = values[:, :a], values[:, a:b], values[:, b:]
+        steps = self._steps[sel]
+        self._played[ids, steps] = values
+        term = (u[:, :, None] * v[:, None, :])[:, :, :, None] * w[:, None, None, :]
+        residual = self._residual[sel]
+        if self.field == "mod2":
+            residual ^= term
+        else:
+            residual -= term
+        if not isinstance(sel, slice):
+            self._residual[ids] = residual
+        steps = steps + 1
+        self._steps[sel] = steps
+        terminated = ~residual.reshape(ids.size, -1).any(axis=1)
+        truncated = ~terminated & (steps >= self.max_steps)
+        need = terminated | truncated
+        if self.rank_bound_every_step:
+            need[:] = True
+        bounds = self._bound[sel]
+        if need.any():
+            live = need & ~terminated
+            new = np.zeros(int(need.sum()), dtype=np.int64)
+            if live.any():
+                new[live[need]] = rank_upper_bounds(residual[live], self.field)
+            bounds[need] = new
+            self._bound[sel] = bounds
+        reward = np.where(truncated, -1.0 - bounds, -1.0)
+        return reward, terminated, truncated, np.zeros(ids.size, dtype=bool)
+
+    def _observations(self) -> dict[str, np.ndarray]:
+        return {
+            "residual": self._residual.astype(self._obs_dtype),
+            "steps_left": (self.max_steps - self._steps).astype(np.int32)[:, None],
+        }
+
+    def _base_info(self, illegal: np.ndarray) -> dict[str, np.ndarray]:
+        fields = np.empty(self.num_envs, dtype=object)
+        fields[:] = self.field
+        return {"rank_bound": self._bound.copy(), "steps": self._steps.copy(), "field": fields}
+
+    def _reset_info(self, ids: np.ndarray) -> dict[str, np.ndarray]:
+        demos = [self._extra.pop(i, {}).get("demonstration") for i in ids.tolist()]
+        if all(d is None for d in demos):
+            return {}
+        if any(d is None for d in demos):  # mixed options cannot happen in one reset call
+            raise RuntimeError("inconsistent synthetic targets in one reset")
+        array = np.empty(ids.size, dtype=object)
+        for k, demo in enumerate(demos):
+            array[k] = demo
+        return {"demonstration": array}
+
+    def _final_info(self, i: int) -> dict[str, Any]:
+        if self._residual[i].any():
+            return {}
+        played = self._played[i, : int(self._steps[i])]
+        a, b = self.sizes[0], self.sizes[0] + self.sizes[1]
+        return {
+            "decomposition": (
+                np.ascontiguousarray(played[:, :a].T),
+                np.ascontiguousarray(played[:, a:b].T),
+                np.ascontiguousarray(played[:, b:].T),
+            )
+        }
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """A copy of every sub-env's residual tensor, (num_envs, nm, mp, pn) int64."""
+        return self._residual.copy()
+
+    def encode_action(self, u: Sequence[int], v: Sequence[int], w: Sequence[int]) -> np.ndarray:
+        """The action (of one sub-env) for factors (u, v, w)."""
+        return self.single_env.encode_action(u, v, w)
+
+    def decode_action(self, action: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(u, v, w) as coefficient values for one sub-env's action."""
+        return self.single_env.decode_action(action)
+
+    def render(self) -> tuple[Any, ...] | None:
+        """One frame per sub-env, as `SyncVectorEnv.render` returns."""
+        if self.render_mode is None:
+            return None
+        frames = []
+        for i in range(self.num_envs):
+            residual = self._residual[i]
+            if self.render_mode == "ansi":
+                header = (
+                    f"<{self.n},{self.m},{self.p}> {self.field}: step {int(self._steps[i])}/"
+                    f"{self.max_steps}, {int(np.count_nonzero(residual))} nonzero entries"
+                )
+                frames.append(_render.ansi(residual, self.n, self.m, header))
+            else:
+                frames.append(_render.rgb(residual))
+        return tuple(frames)

@@ -1,0 +1,43 @@
+"""Smoke tests of the batched-env benchmarks (speed itself is measured by `discoverygym bench`)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from discoverygym.envs.jobshop.vector import JobShopVectorEnv
+from discoverygym.experiments.bench import scaling, vector
+
+
+def test_batched_work_counts_env_steps_and_paired_ratio():
+    work = vector.batched_work(
+        JobShopVectorEnv(num_envs=4, instance="ft06"), vector.random_legal, True, chunk=3
+    )
+    assert work() == 12
+    ours, ref, ratio = vector.paired(work, work, 0.01, 3)
+    assert ours > 0 and ref > 0 and 0.1 < ratio < 10
+
+
+def test_policies_pick_legal_actions():
+    masks = np.array([[0, 1, 1, 0], [1, 0, 0, 1]], dtype=np.int8)
+    assert vector.best_fit(None, masks).tolist() == [1, 0]
+    picks = vector.random_legal(np.random.default_rng(0), np.repeat(masks, 50, axis=0))
+    assert masks.repeat(50, axis=0)[np.arange(100), picks].all()
+
+
+def test_scaling_writes_table_csv_and_plot(tmp_path, monkeypatch):
+    tiny = {
+        "bin packing": [("C=100", 100.0, lambda: scaling._binpacking(200, 100))],
+        "job shop": [
+            ("ft06", 36.0, lambda: scaling._jobshop("ft06")),
+            ("la01", 50.0, lambda: scaling._jobshop("la01")),
+        ],
+        "tensor": [("<2,2,2>", 64.0, lambda: scaling._tensor((2, 2, 2)))],
+    }
+    monkeypatch.setattr(scaling, "sweeps", lambda quick: tiny)
+    rows = scaling.run_to(tmp_path, quick=True)
+    assert [r["label"] for r in rows] == ["C=100", "ft06", "la01", "<2,2,2>"]
+    with open(tmp_path / "scaling.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+    assert (tmp_path / "scaling.png").stat().st_size > 10_000
