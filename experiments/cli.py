@@ -34,24 +34,6 @@ def envs() -> None:
 
 
 @app.command()
-def evaluate(
-    game: Annotated[str, typer.Option(help="Game: binpacking, jobshop or tensor.")],
-    agent: Annotated[str, typer.Option(help="Agent name (see `compare`'s agents).")],
-    dataset: Annotated[list[str], typer.Option(help="Dataset name; repeat for several.")],
-) -> None:
-    """Run one agent on instance sets and print the table."""
-    from discoverygym.experiments.compare import records_table
-    from discoverygym.experiments.suites import get_suite
-
-    try:
-        suite = get_suite(game)
-        records = [r for d in dataset for r in suite.evaluate(agent, d)]
-    except KeyError as error:
-        raise typer.BadParameter(str(error.args[0])) from None
-    console.print(records_table(records, f"{game}: {agent}"))
-
-
-@app.command()
 def compare(
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default results/<timestamp>).")] = None,
     games: Annotated[Optional[list[str]], typer.Option("--game", help="Only these games.")] = None,
@@ -152,6 +134,9 @@ def scaling(
     console.print(f"Wrote {out}/scaling.md, scaling.json and scaling.png ({results['seconds']:.0f} s).")
 
 
+_rl = importlib.import_module("discoverygym.agents.rl.cli")
+app.command("evaluate")(_rl.evaluate_model_command)
+app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_rl.train_command)
 app.command("evolve")(importlib.import_module("discoverygym.agents.evolution.cli").evolve)
 
 

@@ -1,0 +1,58 @@
+"""Training callbacks: periodic deterministic validation on a held-out instance set.
+
+The config's ``eval`` section: ``{dataset, freq (env steps), episodes, env_kwargs}``. Every
+``freq`` environment steps (summed over the parallel envs) the current policy plays
+``episodes`` instances of ``dataset`` greedily, with the game's metric (bin packing: excess over
+L1 in percent; job shop: gap to the best upper bound in percent; tensor: rank and success
+rate); the results go to SB3's logger under ``eval/`` (hence to W&B at the current step) and
+the best model so far is saved to ``best_path``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
+
+class ValidationCallback(BaseCallback):
+    """Greedy validation every ``config['eval']['freq']`` env steps; keeps the best model."""
+
+    def __init__(
+        self, config: dict[str, Any], best_path: Path | None = None, verbose: int = 0
+    ) -> None:
+        super().__init__(verbose)
+        spec = dict(config["eval"])
+        self.config = config
+        self.freq = int(spec.get("freq", 10_000))
+        self.best_path = Path(best_path) if best_path else None
+        self.best: dict[str, float] | None = None
+        self.history: list[dict[str, float]] = []
+        self._next = self.freq
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._next += self.freq
+            self.evaluate_now(self.model)
+        return True
+
+    def evaluate_now(self, model: BaseAlgorithm) -> dict[str, float]:
+        """Validate `model` now, log under ``eval/`` and keep it if it is the best so far."""
+        from discoverygym.agents.rl.evaluate import validate
+
+        start = time.perf_counter()
+        result = validate(model, self.config)
+        result["seconds"] = time.perf_counter() - start
+        result["env_steps"] = float(model.num_timesteps)
+        self.history.append(result)
+        for key, value in result.items():
+            model.logger.record(f"eval/{key}", value)
+        model.logger.dump(model.num_timesteps)
+        if self.best is None or result["score"] < self.best["score"]:
+            self.best = result
+            if self.best_path is not None:
+                model.save(self.best_path)
+        return result

@@ -1,0 +1,145 @@
+"""Typer commands of the RL side, mounted by `discoverygym.experiments.cli`:
+
+discoverygym train --env <id> --algo maskable_ppo [--config file.yaml|name] [--total-steps N] [--seed S]
+discoverygym evaluate --agent path/to/model.zip --dataset <set> [--json]
+discoverygym evaluate --game <game> --agent <heuristic or program.py> --dataset <set> [--json]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def train_command(
+    ctx: typer.Context,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", help="Env id, e.g. discoverygym/OnlineBinPacking-v0 (default: the config's)."
+        ),
+    ] = None,
+    algo: Annotated[
+        str | None, typer.Option(help="ppo, maskable_ppo, a2c or dqn (default: the config's).")
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option(help="YAML file or shipped config name (experiments/configs).")
+    ] = None,  # becomes a dict when sweep overrides are given
+    total_steps: Annotated[int | None, typer.Option(help="Environment steps to train for.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the model and the envs.")] = None,
+    n_envs: Annotated[int | None, typer.Option(help="Parallel envs.")] = None,
+    vec_env: Annotated[str | None, typer.Option(help="dummy (one process) or subproc.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default runs/<algo>-<time>).")
+    ] = None,
+    wandb_project: Annotated[str | None, typer.Option(help="W&B project.")] = None,
+    wandb_entity: Annotated[str | None, typer.Option(help="W&B entity.")] = None,
+    wandb_group: Annotated[str | None, typer.Option(help="W&B group.")] = None,
+    wandb_tag: Annotated[
+        list[str] | None, typer.Option(help="W&B tag; repeat for several.")
+    ] = None,
+    wandb_mode: Annotated[
+        str | None,
+        typer.Option(
+            help="online, offline or disabled (default: WANDB_MODE, else online iff logged in)."
+        ),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    init_from: Annotated[
+        Path | None, typer.Option(help="Start from this model zip's weights (fine-tuning).")
+    ] = None,
+) -> None:
+    """Train an RL agent (stable-baselines3 / sb3-contrib); saves the model zip, config, versions and compute.
+
+    Extra ``--dotted.key=value`` arguments override config entries (``--algo_kwargs.learning_rate=3e-4``),
+    which is how W&B sweeps (``${args}``) pass their parameters.
+    """
+    from discoverygym.agents.rl.config import apply_overrides, load_config, parse_overrides
+    from discoverygym.agents.rl.train import sidecars, train
+
+    if ctx.args:
+        try:
+            config = apply_overrides(load_config(config), parse_overrides(ctx.args))
+        except (ValueError, FileNotFoundError) as error:
+            raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+
+    wandb = {
+        k: v
+        for k, v in {
+            "project": wandb_project,
+            "entity": wandb_entity,
+            "group": wandb_group,
+            "tags": wandb_tag,
+            "mode": wandb_mode,
+        }.items()
+        if v
+    }
+    try:
+        zip_path = train(
+            env_id=env,
+            algo=algo,
+            config=config,
+            total_steps=total_steps,
+            seed=seed,
+            run_dir=out,
+            n_envs=n_envs,
+            vec_env=vec_env,
+            wandb=wandb or None,
+            progress_bar=progress,
+            init_from=init_from,
+        )
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    config_path, meta_path = sidecars(zip_path)
+    meta = json.loads(meta_path.read_text())
+    console.print(
+        f"Saved {zip_path} (+ {config_path.name}, {meta_path.name}); compute: {meta['compute']}"
+    )
+    if meta.get("validation"):
+        last = meta["validation"][-1]
+        console.print("Validation: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()))
+
+
+def evaluate_model_command(
+    agent: Annotated[
+        str,
+        typer.Option(
+            help="A model zip (RL), or a heuristic's name / an evolved program's .py with --game."
+        ),
+    ],
+    dataset: Annotated[list[str], typer.Option(help="Dataset name; repeat for several.")],
+    game: Annotated[
+        str | None, typer.Option(help="Game (binpacking, jobshop, tensor); implied by a model zip.")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the records as a JSON list instead of a table.")
+    ] = False,
+) -> None:
+    """Run one agent on instance sets and print the table (or JSON records)."""
+    from discoverygym.experiments.compare import records_table
+
+    try:
+        if agent.endswith(".zip"):
+            from discoverygym.agents.rl.evaluate import evaluate_model
+
+            records = [r for d in dataset for r in evaluate_model(agent, d)]
+        else:
+            if not game:
+                raise KeyError("--game is required unless --agent is a model zip")
+            from discoverygym.experiments.suites import get_suite
+
+            suite = get_suite(game)
+            records = [r for d in dataset for r in suite.evaluate(agent, d)]
+    except (KeyError, FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    if json_out:
+        typer.echo(json.dumps([r.to_dict() for r in records], indent=2))
+        return
+    title = f"{records[0].game}: {records[0].agent}" if records else agent
+    console.print(records_table(records, title))

@@ -1,0 +1,187 @@
+"""Training configurations: a YAML file (or dict) resolved against defaults and CLI overrides.
+
+A config has these top-level keys (every one optional except ``env_id``)::
+
+    env_id: discoverygym/OnlineBinPacking-v0
+    algo: maskable_ppo            # ppo | maskable_ppo | a2c | dqn
+    seed: 0
+    total_steps: 200000
+    n_envs: 4
+    vec_env: dummy                # dummy | subproc
+    env_kwargs: {dataset: "weibull-5k:seed=1", observation: histogram}
+    reward: null                  # game-specific reward wrapper name (see envs.py), or null
+    wrapper: null                 # view wrapper, e.g. {name: binpacking_topk, k: 12} (see envs.py)
+    policy: binpacking            # a name in policies.POLICIES or an SB3 policy string
+    policy_kwargs: {}
+    algo_kwargs: {n_steps: 256}   # passed to the SB3 algorithm constructor
+    eval: {dataset: "weibull-5k:seed=100", freq: 20000, episodes: 2, env_kwargs: {}}
+    wandb: {project: discoverygym, entity: null, group: null, tags: [], mode: null}
+    torch_threads: 1              # torch intra-op threads; 1 is fastest for these small networks
+    init_from: null               # a model zip whose policy weights start this run (fine-tuning)
+
+
+Shipped configs live in ``discoverygym/experiments/configs/`` and are addressable by their file
+name without extension (``ppo_binpacking``).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ALGOS: tuple[str, ...] = ("ppo", "maskable_ppo", "a2c", "dqn")
+VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "experiments" / "configs"
+
+DEFAULTS: dict[str, Any] = {
+    "env_id": None,
+    "algo": "maskable_ppo",
+    "seed": 0,
+    "total_steps": 100_000,
+    "n_envs": 1,
+    "vec_env": "dummy",
+    "env_kwargs": {},
+    "reward": None,
+    "wrapper": None,
+    "policy": None,
+    "policy_kwargs": {},
+    "algo_kwargs": {},
+    "eval": None,
+    "wandb": {},
+    "torch_threads": 1,
+    "init_from": None,
+}
+
+
+def config_dir() -> Path:
+    """The folder of the shipped configs (package data ``experiments/configs/*``)."""
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("discoverygym.experiments") / "configs"))
+    except (ModuleNotFoundError, TypeError):
+        return CONFIG_DIR
+
+
+def shipped_configs() -> list[str]:
+    """Names of the shipped training configs (file stems of the YAMLs with an ``env_id``;
+    the folder also holds other kinds, e.g. sweep definitions)."""
+    names = []
+    for path in sorted(config_dir().glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict) and "env_id" in data:
+            names.append(path.stem)
+    return names
+
+
+def load_config(config: dict[str, Any] | str | Path | None) -> dict[str, Any]:
+    """A config dict from a dict, a YAML path, or a shipped config's name."""
+    if config is None:
+        return {}
+    if isinstance(config, dict):
+        return copy.deepcopy(config)
+    path = Path(config)
+    if not path.exists() and path.suffix == "" and (config_dir() / f"{path.name}.yaml").exists():
+        path = config_dir() / f"{path.name}.yaml"
+    if not path.exists():
+        near = difflib.get_close_matches(str(config), shipped_configs(), n=3)
+        hint = f"; shipped configs: {', '.join(shipped_configs())}"
+        if near:
+            hint = f"; did you mean {', '.join(near)}?" + hint
+        raise FileNotFoundError(
+            f"config {str(config)!r} is neither a file nor a shipped config{hint}"
+        )
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: invalid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``--dotted.key=value`` arguments (as `wandb agent` passes sweep parameters) to a dict.
+
+    Values are numbers where they parse as such, else YAML (``true`` -> bool, ``[64, 64]`` -> list).
+    """
+    out: dict[str, Any] = {}
+    for arg in args:
+        if not arg.startswith("--") or "=" not in arg:
+            raise ValueError(f"unexpected argument {arg!r}; config overrides look like --algo_kwargs.learning_rate=0.001")
+        key, raw = arg[2:].split("=", 1)
+        out[key] = _scalar(raw)
+    return out
+
+
+def _scalar(raw: str) -> Any:
+    """int, then float (PyYAML's YAML 1.1 reads ``1e-3`` as a string), then any YAML value."""
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return yaml.safe_load(raw)
+
+
+def apply_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `config` with ``{"a.b.c": value}`` set at config["a"]["b"]["c"]."""
+    result = copy.deepcopy(config)
+    for dotted, value in overrides.items():
+        node = result
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[leaf] = value
+    return result
+
+
+def resolve_config(config: dict[str, Any] | str | Path | None, **overrides: Any) -> dict[str, Any]:
+    """Defaults <- config <- overrides (overrides that are None are ignored); validated."""
+    data = load_config(config)
+    unknown = sorted(set(data) - set(DEFAULTS))
+    if unknown:
+        bad = unknown[0]
+        near = difflib.get_close_matches(bad, list(DEFAULTS), n=1)
+        raise ValueError(
+            f"unknown config key {bad!r}"
+            + (f" (did you mean {near[0]!r}?)" if near else "")
+            + f"; known keys: {', '.join(DEFAULTS)}"
+        )
+    resolved = copy.deepcopy(DEFAULTS)
+    resolved.update(data)
+    for key, value in overrides.items():
+        if key not in DEFAULTS:
+            raise ValueError(f"unknown override {key!r}; known keys: {', '.join(DEFAULTS)}")
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(resolved.get(key), dict):
+            resolved[key] = {**resolved[key], **value}
+        else:
+            resolved[key] = value
+    if not resolved["env_id"]:
+        raise ValueError("the config names no env_id (pass --env or set env_id in the YAML)")
+    if resolved["algo"] not in ALGOS:
+        raise ValueError(f"unknown algo {resolved['algo']!r}; known: {', '.join(ALGOS)}")
+    if resolved["vec_env"] not in VEC_ENVS:
+        raise ValueError(f"unknown vec_env {resolved['vec_env']!r}; known: {', '.join(VEC_ENVS)}")
+    for key in ("total_steps", "n_envs", "seed"):
+        if not isinstance(resolved[key], int) or resolved[key] < (1 if key != "seed" else 0):
+            raise ValueError(
+                f"{key} must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {resolved[key]!r}"
+            )
+    return resolved
+
+
+def save_config(config: dict[str, Any], path: Path) -> None:
+    """Write a resolved config as YAML."""
+    path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -1,0 +1,246 @@
+"""Deterministic evaluation of trained models, as `Agent`s and as `Record`s.
+
+- `load_model(path)`: the SB3 model of a zip written by `train` plus its config and meta.
+- `RLAgent`: the `Agent` protocol (family ``"rl"``) around a model; greedy, masked by
+  ``info["action_mask"]`` when the env gives one, so suites and `run_episode` can play it.
+- `play_greedy(model, config, episodes)`: plays several episodes in lockstep with one batched
+  network call per step (the masks come from the maskable helper `get_action_masks`), and
+  returns their final infos; used by validation during training and by `evaluate_model`.
+- `evaluate_model(path, dataset)`: the game's metric on a benchmark set as `Record`s, computed
+  by the same code as the heuristics' (see `discoverygym.agents.rl.games`).
+
+The network is called directly, not through SB3's ``predict``, so a size-agnostic policy
+(see `policies`) runs on observation shapes other than those it was trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from discoverygym.agents.rl.config import load_config
+from discoverygym.agents.rl.envs import agent_view, game_of, make_env, view_wrapper
+from discoverygym.agents.rl.policies import SetScorer
+from discoverygym.experiments.records import Record
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.utils import obs_as_tensor
+
+
+def load_model(path: str | Path) -> tuple[BaseAlgorithm, dict[str, Any], dict[str, Any]]:
+    """(model, resolved config, meta) of a model zip and its sidecar files."""
+    from discoverygym.agents.rl.train import algo_class, sidecars
+
+    zip_path = Path(path)
+    if not zip_path.exists():
+        raise FileNotFoundError(f"no model at {zip_path}")
+    config_path, meta_path = sidecars(zip_path)
+    if not config_path.exists():
+        raise FileNotFoundError(f"{zip_path}: its config {config_path.name} is missing beside it")
+    config = load_config(config_path)
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    th.set_num_threads(int(config.get("torch_threads", 1)))  # small nets: 1 thread is fastest
+    model = algo_class(config["algo"]).load(zip_path, device="cpu")
+    return model, config, meta
+
+
+def _stack(observations: list[Any]) -> Any:
+    if isinstance(observations[0], dict):
+        return {key: np.stack([o[key] for o in observations]) for key in observations[0]}
+    return np.stack(observations)
+
+
+def greedy_actions(
+    model: BaseAlgorithm, observations: list[Any], masks: np.ndarray | None
+) -> np.ndarray:
+    """The greedy action of each observation (masked where `masks` is given), one batched call."""
+    policy = model.policy
+    policy.set_training_mode(False)
+    obs = obs_as_tensor(_stack(observations), policy.device)
+    with th.no_grad():
+        if isinstance(getattr(policy, "mlp_extractor", None), SetScorer):
+            # size-agnostic: the logits' length follows the observation, not the training space
+            scores = policy.mlp_extractor.forward_actor(policy.extract_features(obs))
+        elif isinstance(policy, MaskableActorCriticPolicy):
+            return policy.get_distribution(obs, action_masks=masks).mode().cpu().numpy()
+        elif isinstance(policy, ActorCriticPolicy):
+            dist = policy.get_distribution(obs)
+            logits = getattr(dist.distribution, "logits", None)
+            if masks is None or logits is None:  # e.g. MultiDiscrete: the per-entry modes
+                return dist.mode().cpu().numpy()
+            scores = logits
+        else:  # DQN
+            scores = policy.q_net(obs)
+        if masks is not None:
+            scores = scores.masked_fill(~th.as_tensor(masks, dtype=th.bool), -th.inf)
+        return scores.argmax(dim=-1).cpu().numpy()
+
+
+def model_name(path: str | Path) -> str:
+    """A model's display name: the zip's stem, or its run folder's name for ``<run>/model.zip``."""
+    path = Path(path)
+    return path.parent.name if path.stem in ("model", "best") and path.parent.name else path.stem
+
+
+class RLAgent:
+    """A trained model as an `Agent` (family ``"rl"``): greedy, masked by ``info["action_mask"]``."""
+
+    family = "rl"
+
+    def __init__(
+        self,
+        model: BaseAlgorithm,
+        config: dict[str, Any],
+        name: str = "rl",
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.name = name
+        self.meta = meta or {}
+        self._view = agent_view(config.get("wrapper"))
+
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> RLAgent:
+        model, config, meta = load_model(path)
+        return cls(model, config, name=name or model_name(path), meta=meta)
+
+    @property
+    def compute(self) -> dict[str, float]:
+        """Training compute of the model (env steps, CPU seconds), for `Record.compute`."""
+        return {k: float(v) for k, v in self.meta.get("compute", {}).items()}
+
+    def reset(self) -> None:
+        """Greedy policies keep no per-episode state."""
+
+    def act(self, obs: Any, info: dict[str, Any]) -> Any:
+        view, mask, to_env = self._view(obs, info)
+        action = greedy_actions(self.model, [view], None if mask is None else mask[None])[0]
+        return to_env(action.item() if np.ndim(action) == 0 else action)
+
+
+def play_greedy(
+    model: BaseAlgorithm,
+    env_id: str,
+    episodes: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    seed: int = 0,
+    wrapper: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Play every ``(env_kwargs, reset options)`` episode greedily in lockstep; final infos.
+
+    `wrapper` is the config's view wrapper (the policy sees what it saw in training).
+    """
+    envs = [
+        make_env(env_id, kwargs, monitor=False, wrapper=view_wrapper(wrapper))
+        for kwargs, _ in episodes
+    ]
+    try:
+        masked = is_masking_supported(envs[0])
+        observations, finals = [], [None] * len(envs)
+        for i, (env, (_, options)) in enumerate(zip(envs, episodes)):
+            obs, _ = env.reset(seed=seed + i, options=options)
+            observations.append(obs)
+        active = list(range(len(envs)))
+        while active:
+            masks = (
+                np.stack([get_action_masks(envs[i]) for i in active]).astype(bool)
+                if masked
+                else None
+            )
+            actions = greedy_actions(model, [observations[i] for i in active], masks)
+            still = []
+            for i, action in zip(active, actions):
+                obs, _, terminated, truncated, info = envs[i].step(
+                    action.item() if np.ndim(action) == 0 else action
+                )
+                observations[i] = obs
+                if terminated or truncated:
+                    finals[i] = info
+                else:
+                    still.append(i)
+            active = still
+        return finals  # type: ignore[return-value]
+    finally:
+        for env in envs:
+            env.close()
+
+
+def validate(model: BaseAlgorithm, config: dict[str, Any]) -> dict[str, float]:
+    """The game's validation metrics (key ``score``: lower is better) on ``config['eval']``."""
+    from discoverygym.agents.rl import games
+
+    spec = dict(config["eval"])
+    adapter = games.adapter(game_of(config["env_id"]))
+    env_kwargs = {**config["env_kwargs"], **(spec.get("env_kwargs") or {})}
+    episodes = adapter.episodes(spec["dataset"], env_kwargs, limit=spec.get("episodes"))
+    finals = play_greedy(
+        model,
+        config["env_id"],
+        episodes,
+        seed=int(spec.get("seed", 0)),
+        wrapper=config.get("wrapper"),
+    )
+    return adapter.summarise(finals, spec["dataset"])
+
+
+def evaluate_model(
+    path: str | Path,
+    dataset: str,
+    name: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> list[Record]:
+    """Deterministic evaluation of a saved model on a benchmark set, as the heuristics' `Record`s."""
+    from discoverygym.agents.rl import games
+
+    agent = RLAgent.load(path, name=name)
+    game = game_of(agent.config["env_id"])
+    adapter = games.adapter(game)
+    kwargs = {**adapter.eval_env_kwargs(agent.config["env_kwargs"]), **(env_kwargs or {})}
+    start = time.perf_counter()
+    episodes = adapter.episodes(dataset, kwargs, limit=None)
+    finals = play_greedy(
+        agent.model, agent.config["env_id"], episodes, wrapper=agent.config.get("wrapper")
+    )
+    return adapter.records(finals, dataset, agent.name, agent.compute, time.perf_counter() - start)
+
+
+def models_dir() -> Path:
+    """Where the shipped models live (package data ``experiments/models/*``)."""
+    return Path(__file__).resolve().parents[2] / "experiments" / "models"
+
+
+def shipped_models(game: str | None = None) -> dict[str, Path]:
+    """Shipped trained models by name (the zip's stem), optionally only those of `game`."""
+    from discoverygym.agents.rl.train import sidecars
+
+    out = {}
+    for path in sorted(models_dir().glob("*.zip")):
+        config_path = sidecars(path)[0]
+        if not config_path.exists():
+            continue
+        if game is None or game_of(load_config(config_path)["env_id"]) == game:
+            out[path.stem] = path
+    return out
+
+
+def is_model_path(agent: str) -> bool:
+    """Whether an `--agent` value names a model zip (rather than a heuristic or program)."""
+    return agent.endswith(".zip")
+
+
+__all__ = [
+    "RLAgent",
+    "evaluate_model",
+    "greedy_actions",
+    "is_model_path",
+    "load_model",
+    "play_greedy",
+    "shipped_models",
+    "validate",
+]

@@ -1,0 +1,474 @@
+"""Structure-aware SB3 policies: one shared network scores every candidate action.
+
+A flat MLP over a padded observation is the weak baseline (SB3's ``MlpPolicy`` /
+``MultiInputPolicy``). The policies here mirror the heuristics they compete with:
+
+- ``binpacking``: each candidate (a remaining-capacity level in ``histogram`` mode, an open bin
+  in ``bins`` mode, one of the k tightest fitting levels in the ``binpacking_topk`` view of
+  `envs`, and always the "open a new bin" action) is scored by the same network from its own
+  features and the item; the logits are the scores, masked by the env's mask. The trained
+  policy is a learned priority function and runs with any number of bins or capacity levels.
+  Option ``best_fit_prior``: add best fit's logits, so the network learns a correction to it.
+- ``jobshop``: each job is scored by one shared network from its features (the row already
+  holds its next machine's ready time and remaining work), features relative to the other legal
+  jobs, and a pooled (mean and max) context over jobs and machines, so one policy runs on any
+  number of jobs and machines (train 10x10, test 15x15 / 20x20). Option ``mwkr_prior``: add
+  the non-delay MWKR rule's logits (the best rule on Taillard), learning a correction to it.
+- tensor game: SB3's factorised ``MultiDiscrete`` distribution over a ``MlpPolicy`` (default).
+
+Architecture (`SetScorer`, a Deep Sets scorer): ``e_i = phi(x_i)``; ``c = rho([mean_i e_i,
+max_i e_i, g])`` over existing candidates with global features ``g``; ``logit_i =
+psi([e_i, c])``; value ``= Linear(c)``. Game modules only turn an observation into
+``(candidates [B, N, F], exists [B, N], globals [B, G])`` with candidates in action order.
+
+Sizes: SB3 needs one observation shape per model, so training uses one padded size (the job
+shop env pads to the largest instance of its dataset; bin packing's histogram has C+1 levels).
+The networks here never depend on that size, and `discoverygym.agents.rl.evaluate` calls them
+directly instead of SB3's ``predict`` (which checks shapes), so a model trained on 10x10 job
+shops plays 15x15 and 20x20 ones, and one trained with C=100 plays OR-Library's C=150: the
+logits' length follows the observation. Features are normalised per instance (times by the
+job shop env's time scale, capacities by C), so their ranges do not grow with the size.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+Features = tuple[th.Tensor, th.Tensor, th.Tensor]
+
+
+class PassThrough(BaseFeaturesExtractor):
+    """Hands the (preprocessed) observation, tensor or dict, to the scorer unchanged."""
+
+    def __init__(self, observation_space: gym.Space) -> None:
+        super().__init__(observation_space, features_dim=1)
+
+    def forward(self, observations: Any) -> Any:
+        return observations
+
+
+def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear layers with `activation` between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class SetScorer(nn.Module):
+    """Scores every candidate with shared weights; plays the role of SB3's ``mlp_extractor``.
+
+    ``forward_actor`` returns the logits (one per candidate, in action order), and the
+    policy's ``action_net`` is the identity; ``forward_critic`` returns the pooled context.
+    """
+
+    def __init__(
+        self,
+        featurize: Callable[[Any], Features],
+        candidate_dim: int,
+        global_dim: int,
+        hidden: int = 64,
+        prior: Callable[[Any], th.Tensor] | None = None,
+    ) -> None:
+        super().__init__()
+        self.featurize = featurize
+        self.prior = prior
+        self.phi = mlp([candidate_dim, hidden, hidden])
+        self.rho = mlp([2 * hidden + global_dim, hidden, hidden])
+        self.psi = mlp([2 * hidden, hidden, 1])
+        self.latent_dim_pi = 1  # unused: action_net is the identity
+        self.latent_dim_vf = hidden
+
+    def reset_head(self) -> None:
+        """Small final scoring layer, so the initial policy is near uniform (or near the prior)."""
+        last = self.psi[-1]
+        nn.init.orthogonal_(last.weight, gain=0.01)
+        nn.init.zeros_(last.bias)
+
+    def _context(self, emb: th.Tensor, exists: th.Tensor, glob: th.Tensor) -> th.Tensor:
+        weight = exists.unsqueeze(-1).to(emb.dtype)
+        count = weight.sum(dim=1).clamp_min(1.0)
+        mean = (emb * weight).sum(dim=1) / count
+        maxed = emb.masked_fill(weight == 0, -1e4).amax(dim=1)
+        maxed = th.where(count > 0, maxed, th.zeros_like(maxed))
+        return nn.functional.relu(self.rho(th.cat([mean, maxed, glob], dim=-1)))
+
+    def both(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:
+        cand, exists, glob = self.featurize(obs)
+        emb = nn.functional.relu(self.phi(cand))
+        ctx = self._context(emb, exists, glob)
+        pair = th.cat([emb, ctx.unsqueeze(1).expand(-1, emb.shape[1], -1)], dim=-1)
+        logits = self.psi(pair).squeeze(-1)
+        if self.prior is not None:
+            logits = logits + self.prior(obs)
+        return logits, ctx
+
+    def forward(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:
+        return self.both(obs)
+
+    def forward_actor(self, obs: Any) -> th.Tensor:
+        return self.both(obs)[0]
+
+    def forward_critic(self, obs: Any) -> th.Tensor:
+        return self.both(obs)[1]
+
+
+def _build_structured(policy: Any, lr_schedule: Any) -> None:
+    """Replace SB3's MLP extractor and action head by a game's `SetScorer`."""
+    builder = SCORERS[policy.scorer_name]
+    policy.mlp_extractor = builder(
+        policy.observation_space, policy.action_space, **policy.scorer_kwargs
+    )
+    policy.action_net = nn.Identity()
+    policy.value_net = nn.Linear(policy.mlp_extractor.latent_dim_vf, 1)
+    if policy.ortho_init:
+        policy.mlp_extractor.apply(lambda m: policy.init_weights(m, gain=np.sqrt(2)))
+        policy.value_net.apply(lambda m: policy.init_weights(m, gain=1.0))
+    policy.mlp_extractor.reset_head()
+    policy.optimizer = policy.optimizer_class(
+        policy.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
+    )
+
+
+class _StructuredMixin:
+    """Shared by the masked and unmasked structured policies (``scorer`` names the game)."""
+
+    def __init__(
+        self, *args: Any, scorer: str, scorer_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if scorer not in SCORERS:
+            raise ValueError(f"unknown scorer {scorer!r}; known: {', '.join(SCORERS)}")
+        self.scorer_name = scorer
+        self.scorer_kwargs = dict(scorer_kwargs or {})
+        kwargs.setdefault("features_extractor_class", PassThrough)
+        super().__init__(*args, **kwargs)
+
+    def _build(self, lr_schedule: Any) -> None:
+        _build_structured(self, lr_schedule)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(scorer=self.scorer_name, scorer_kwargs=self.scorer_kwargs)
+        return data
+
+
+class StructuredMaskablePolicy(_StructuredMixin, MaskableActorCriticPolicy):
+    """`SetScorer` policy for MaskablePPO."""
+
+
+class StructuredPolicy(_StructuredMixin, ActorCriticPolicy):
+    """`SetScorer` policy for PPO and A2C (illegal actions left to the env's fallback)."""
+
+
+# --- games ------------------------------------------------------------------------------------
+
+SCORERS: dict[str, Callable[..., SetScorer]] = {}
+
+
+def scorer(name: str) -> Callable[[Callable[..., SetScorer]], Callable[..., SetScorer]]:
+    def register(builder: Callable[..., SetScorer]) -> Callable[..., SetScorer]:
+        SCORERS[name] = builder
+        return builder
+
+    return register
+
+
+# --- choosing a policy for a config ------------------------------------------------------------
+
+
+def resolve_policy(
+    config: dict[str, Any], observation_space: gym.Space, action_space: gym.Space
+) -> tuple[Any, dict[str, Any]]:
+    """(policy class or SB3 name, policy_kwargs) for a resolved config.
+
+    ``policy`` may be a scorer name (``binpacking``, ``jobshop``), an SB3 policy string
+    (``MlpPolicy``, ``MultiInputPolicy``), or None for SB3's default for the observation.
+    """
+    name = config.get("policy")
+    kwargs = dict(config.get("policy_kwargs") or {})
+    algo = config["algo"]
+    if name in SCORERS:
+        if algo == "dqn":
+            raise ValueError(
+                f"policy {name!r} is an actor-critic policy; dqn takes MlpPolicy or MultiInputPolicy"
+            )
+        cls = StructuredMaskablePolicy if algo == "maskable_ppo" else StructuredPolicy
+        scorer_kwargs = kwargs.pop("scorer_kwargs", {})
+        return cls, {"scorer": name, "scorer_kwargs": scorer_kwargs, **kwargs}
+    if name is None:
+        name = "MultiInputPolicy" if isinstance(observation_space, gym.spaces.Dict) else "MlpPolicy"
+    known = ["MlpPolicy", "MultiInputPolicy", *SCORERS]
+    if name not in known:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(known)}")
+    return name, kwargs
+
+
+# --- job shop ---------------------------------------------------------------------------------
+# Job rows (JobShopEnv.JOB_FEATURES): 0 next_duration, 1 next_machine, 2 remaining_work,
+# 3 remaining_ops, 4 ready_time, 5 earliest_start, 6 machine_ready, 7 machine_remaining_work.
+JOBSHOP_CANDIDATE_DIM = 8 + 5
+JOBSHOP_GLOBAL_DIM = 2 * 4 + 1
+
+
+def jobshop_features(obs: dict[str, th.Tensor]) -> Features:
+    """Per-job rows plus features relative to the other legal jobs; machine pooling as globals.
+
+    Relative features (earliest start minus the smallest earliest start among legal jobs, the
+    job's remaining work over the largest, ...) do not depend on the instance size. The
+    "next_machine" column (an index divided by M - 1) is dropped: it is not comparable
+    across sizes and the job rows already carry that machine's ready time and remaining work.
+    """
+    jobs, machines = obs["jobs"].float(), obs["machines"].float()
+    legal = obs["action_mask"].float() > 0.5
+    exists = jobs.abs().sum(-1) > 0
+    big = th.full_like(jobs[..., 5], 1e4)
+    est = jobs[..., 5]
+    min_est = th.where(legal, est, big).amin(dim=1, keepdim=True)
+    min_est = th.where(legal.any(dim=1, keepdim=True), min_est, th.zeros_like(min_est))
+    max_rem = (jobs[..., 2] * legal).amax(dim=1, keepdim=True).clamp_min(1e-6)
+    max_dur = (jobs[..., 0] * legal).amax(dim=1, keepdim=True).clamp_min(1e-6)
+    end = est + jobs[..., 0]
+    min_end = th.where(legal, end, big).amin(dim=1, keepdim=True)
+    min_end = th.where(legal.any(dim=1, keepdim=True), min_end, th.zeros_like(min_end))
+    cand = th.cat(
+        [
+            jobs[..., [0, 2, 3, 4, 5, 6, 7]],
+            legal.float().unsqueeze(-1),
+            (est - min_est).unsqueeze(-1),
+            (est - min_end).unsqueeze(-1),
+            (jobs[..., 2] / max_rem).unsqueeze(-1),
+            (jobs[..., 0] / max_dur).unsqueeze(-1),
+            (est + jobs[..., 2]).unsqueeze(-1),
+        ],
+        dim=-1,
+    )
+    m_exists = (machines.abs().sum(-1, keepdim=True) > 0).float()
+    m_count = m_exists.sum(1).clamp_min(1.0)
+    glob = th.cat(
+        [
+            (machines * m_exists).sum(1) / m_count,
+            machines.amax(dim=1),
+            (
+                legal.float().sum(1, keepdim=True)
+                / exists.float().sum(1, keepdim=True).clamp_min(1.0)
+            ),
+        ],
+        dim=-1,
+    )
+    return cand, exists, glob
+
+
+def make_mwkr_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]:
+    """Logits of the non-delay MWKR rule: ``scale * remaining_work / max`` among the legal jobs
+    with the smallest earliest start, ``-10 * scale`` lower for the others (its argmax is the
+    rule's choice, lowest index on ties, as `agents.heuristics.jobshop`)."""
+
+    def prior(obs: dict[str, th.Tensor]) -> th.Tensor:
+        jobs = obs["jobs"].float()
+        legal = obs["action_mask"].float() > 0.5
+        est = jobs[..., 5]
+        min_est = th.where(legal, est, th.full_like(est, 1e4)).amin(dim=1, keepdim=True)
+        delayed = (est > min_est + 1e-6).float()
+        max_rem = (jobs[..., 2] * legal).amax(dim=1, keepdim=True).clamp_min(1e-6)
+        return scale * (jobs[..., 2] / max_rem - 10.0 * delayed)
+
+    return prior
+
+
+@scorer("jobshop")
+def jobshop_scorer(
+    observation_space: gym.Space, action_space: gym.Space, hidden: int = 64, mwkr_prior: float = 0.0
+) -> SetScorer:
+    """Shared per-job scorer with pooled job and machine context (any number of jobs/machines).
+
+    ``mwkr_prior`` > 0 adds the non-delay MWKR rule's logits (`make_mwkr_prior`): a residual
+    policy that starts as the best dispatching rule; 0 learns from scratch.
+    """
+    if not isinstance(observation_space, gym.spaces.Dict) or "jobs" not in observation_space.spaces:
+        raise ValueError(
+            f"the jobshop policy needs JobShopEnv's Dict observation, got {observation_space}"
+        )
+    prior = make_mwkr_prior(mwkr_prior) if mwkr_prior > 0 else None
+    return SetScorer(
+        jobshop_features, JOBSHOP_CANDIDATE_DIM, JOBSHOP_GLOBAL_DIM, hidden=hidden, prior=prior
+    )
+
+
+# --- bin packing ------------------------------------------------------------------------------
+BINPACKING_CANDIDATE_DIM = 7
+BINPACKING_GLOBAL_DIM = 4
+
+
+def _binpacking_globals(
+    item: th.Tensor, left: th.Tensor, open_bins: th.Tensor, free: th.Tensor
+) -> th.Tensor:
+    return th.cat(
+        [item, th.log1p(left) / 10.0, th.log1p(open_bins) / 10.0, free / open_bins.clamp_min(1.0)],
+        dim=-1,
+    )
+
+
+def binpacking_histogram_features(obs: dict[str, th.Tensor]) -> Features:
+    """Candidates = remaining-capacity levels 0..C (level C = "open a new bin"), in action order.
+
+    Per level r: r/C, (r - item)/C (the gap left after placing the item), item/C,
+    log(1 + bins at r), log(1 + bins at r - item) (where the bin would land), "new bin" flag,
+    "fits" flag. C is read from the histogram's length, so any capacity works.
+    """
+    hist = obs["histogram"].float()
+    capacity = hist.shape[1] - 1
+    item = obs["item"].float()  # [B, 1] grid units
+    levels = th.arange(capacity + 1, device=hist.device, dtype=hist.dtype).unsqueeze(0)
+    gap = levels - item
+    fits = gap >= 0
+    landing = th.gather(hist, 1, gap.clamp_min(0).long()) * fits
+    is_new = th.zeros_like(hist)
+    is_new[:, capacity] = 1.0
+    cand = th.stack(
+        [
+            levels.expand_as(hist) / capacity,
+            gap / capacity,
+            (item / capacity).expand_as(hist),
+            th.log1p(hist),
+            th.log1p(landing),
+            is_new,
+            fits.float(),
+        ],
+        dim=-1,
+    )
+    exists = (hist > 0) | (is_new > 0)
+    open_bins = hist.sum(1, keepdim=True)
+    free = (hist * levels).sum(1, keepdim=True) / capacity
+    return (
+        cand,
+        exists,
+        _binpacking_globals(item / capacity, obs["items_left"].float(), open_bins, free),
+    )
+
+
+def make_binpacking_bins_features(capacity: float) -> Callable[[dict[str, th.Tensor]], Features]:
+    """Candidates = the open bins in index order, then "open a new bin" (level C)."""
+
+    def features(obs: dict[str, th.Tensor]) -> Features:
+        bins, valid = obs["bins"].float(), obs["valid"].float() > 0.5
+        item = obs["item"].float()
+        batch = bins.shape[0]
+        levels = th.cat(
+            [bins, th.full((batch, 1), capacity, dtype=bins.dtype, device=bins.device)], dim=1
+        )
+        is_new = th.zeros_like(levels)
+        is_new[:, -1] = 1.0
+        exists = th.cat([valid, th.ones((batch, 1), dtype=th.bool, device=bins.device)], dim=1)
+        gap = levels - item
+        fits = (gap >= 0) & exists
+        index = levels.round().long().clamp(0, int(capacity))
+        counts = th.zeros((batch, int(capacity) + 1), dtype=bins.dtype, device=bins.device)
+        counts.scatter_add_(1, index[:, :-1], valid.float())
+        same = th.gather(counts, 1, index) * exists
+        landing = (
+            th.gather(counts, 1, gap.clamp_min(0).round().long().clamp(0, int(capacity))) * fits
+        )
+        cand = th.stack(
+            [
+                levels / capacity,
+                gap / capacity,
+                (item / capacity).expand_as(levels),
+                th.log1p(same),
+                th.log1p(landing),
+                is_new,
+                fits.float(),
+            ],
+            dim=-1,
+        )
+        open_bins = valid.float().sum(1, keepdim=True)
+        free = (bins * valid).sum(1, keepdim=True) / capacity
+        return (
+            cand,
+            exists,
+            _binpacking_globals(item / capacity, obs["items_left"].float(), open_bins, free),
+        )
+
+    return features
+
+
+def make_best_fit_prior(
+    scale: float, capacity: float | None
+) -> Callable[[dict[str, th.Tensor]], th.Tensor]:
+    """Logits ``-scale * (level - item) / C``: alone, its argmax is best fit (lowest level on ties)."""
+
+    def prior(obs: dict[str, th.Tensor]) -> th.Tensor:
+        item = obs["item"].float()
+        if "histogram" in obs:
+            hist = obs["histogram"].float()
+            cap = hist.shape[1] - 1
+            levels = th.arange(cap + 1, device=hist.device, dtype=hist.dtype).unsqueeze(0)
+        else:
+            bins = obs["bins"].float()
+            cap = float(capacity)
+            levels = th.cat(
+                [bins, th.full((bins.shape[0], 1), cap, dtype=bins.dtype, device=bins.device)],
+                dim=1,
+            )
+        return -scale * (levels - item).clamp_min(0.0) / cap
+
+    return prior
+
+
+def binpacking_topk_features(obs: dict[str, th.Tensor]) -> Features:
+    """The `BinPackingTopK` view already holds per-candidate features (gap at column 1)."""
+    return obs["candidates"].float(), obs["valid"].float() > 0.5, obs["globals"].float()
+
+
+def make_topk_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]:
+    """Best-fit prior on the top-k view: ``-scale * gap / C``."""
+    return lambda obs: -scale * obs["candidates"][..., 1].float().clamp_min(0.0)
+
+
+@scorer("binpacking")
+def binpacking_scorer(
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    hidden: int = 64,
+    best_fit_prior: float = 0.0,
+) -> SetScorer:
+    """Shared per-candidate scorer for either observation mode.
+
+    ``best_fit_prior`` > 0 adds ``-best_fit_prior * gap / C`` to the logits (a residual policy:
+    the network learns a correction to best fit; 0 means none, the policy learns from scratch).
+    """
+    if not isinstance(observation_space, gym.spaces.Dict):
+        raise ValueError(
+            f"the binpacking policy needs OnlineBinPackingEnv's Dict observation, got {observation_space}"
+        )
+    spaces_ = observation_space.spaces
+    if "candidates" in spaces_:  # the BinPackingTopK view
+        return SetScorer(
+            binpacking_topk_features,
+            spaces_["candidates"].shape[1],
+            spaces_["globals"].shape[0],
+            hidden=hidden,
+            prior=make_topk_prior(best_fit_prior) if best_fit_prior > 0 else None,
+        )
+    if "histogram" in spaces_:
+        features, capacity = binpacking_histogram_features, None
+    elif "bins" in spaces_:
+        capacity = float(spaces_["bins"].high.max())
+        features = make_binpacking_bins_features(capacity)
+    else:
+        raise ValueError(f"unknown bin packing observation keys {sorted(spaces_)}")
+    prior = make_best_fit_prior(best_fit_prior, capacity) if best_fit_prior > 0 else None
+    return SetScorer(
+        features, BINPACKING_CANDIDATE_DIM, BINPACKING_GLOBAL_DIM, hidden=hidden, prior=prior
+    )

@@ -1,0 +1,193 @@
+"""Evaluation of saved models: records with the heuristics' metrics, agent wrapper, CLI commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import typer
+import yaml
+from discoverygym.agents.base import Agent, run_episode
+from discoverygym.agents.rl.cli import evaluate_model_command, train_command
+from discoverygym.agents.rl.envs import BinPackingTopK, topk_agent_view
+from discoverygym.agents.rl.evaluate import RLAgent, evaluate_model
+from discoverygym.agents.rl.train import train
+from discoverygym.envs.binpacking import instance_bounds, load_dataset
+from discoverygym.envs.jobshop.checker import check_schedule
+from discoverygym.envs.jobshop.instances import load_instance
+from discoverygym.experiments.records import COLUMNS, Record
+from typer.testing import CliRunner
+
+BP = "discoverygym/OnlineBinPacking-v0"
+JS = "discoverygym/JobShop-v0"
+
+
+@pytest.fixture(scope="module")
+def binpacking_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = {
+        "env_id": BP,
+        "algo": "maskable_ppo",
+        "env_kwargs": {"dataset": "weibull-60:seed=1,count=3"},
+        "reward": "waste",
+        "wrapper": {"name": "binpacking_topk", "k": 4},
+        "policy": "binpacking",
+        "policy_kwargs": {"scorer_kwargs": {"hidden": 16, "best_fit_prior": 5.0}},
+        "algo_kwargs": {"n_steps": 64, "batch_size": 64, "n_epochs": 1},
+        "wandb": {"mode": "disabled"},
+    }
+    return train(
+        config=config, total_steps=128, run_dir=tmp_path_factory.mktemp("bp"), progress_bar=False
+    )
+
+
+@pytest.fixture(scope="module")
+def jobshop_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = {
+        "env_id": JS,
+        "algo": "maskable_ppo",
+        "env_kwargs": {"dataset": "random-4x3", "normalize_reward": True},
+        "policy": "jobshop",
+        "policy_kwargs": {"scorer_kwargs": {"hidden": 16}},
+        "algo_kwargs": {"n_steps": 48, "batch_size": 48, "n_epochs": 1},
+        "eval": {"dataset": "random-5x3:seed=0,n=2", "freq": 50},
+        "wandb": {"mode": "disabled"},
+    }
+    return train(
+        config=config, total_steps=96, run_dir=tmp_path_factory.mktemp("js"), progress_bar=False
+    )
+
+
+def test_binpacking_records_match_the_suite_protocol(binpacking_zip: Path) -> None:
+    dataset = "weibull-200:seed=9,count=2"
+    (record,) = evaluate_model(binpacking_zip, dataset, name="tiny")
+    assert isinstance(record, Record) and tuple(record.to_dict()) == COLUMNS
+    assert (record.game, record.dataset, record.agent, record.family, record.metric) == (
+        "binpacking",
+        dataset,
+        "tiny",
+        "rl",
+        "excess_pct",
+    )
+    data = load_dataset(dataset)
+    l1 = np.array([instance_bounds(inst).l1 for inst in data])
+    assert record.bound == pytest.approx(l1.mean())
+    assert record.compute["env_steps"] == 128 and record.compute["cpu_seconds"] > 0
+    # the batched evaluation and the Agent played one episode at a time (the suites' path) agree
+    agent = RLAgent.load(binpacking_zip)
+    assert isinstance(agent, Agent) and agent.family == "rl"
+    env = gym.make(BP, dataset=dataset)
+    bins = [
+        run_episode(env, agent, options={"instance": name}).final_info["bins_used"]
+        for name in data.names
+    ]
+    assert record.value == pytest.approx(100 * (np.mean(bins) - l1.mean()) / l1.mean())
+    assert record.gap == record.value
+
+
+def test_jobshop_records_gap_to_best_upper_bound(jobshop_zip: Path) -> None:
+    (record,) = evaluate_model(jobshop_zip, "ft06")
+    instance = load_instance("ft06")
+    assert (record.game, record.metric, record.family, record.bound) == (
+        "jobshop",
+        "gap_pct",
+        "rl",
+        55.0,
+    )
+    result = run_episode(gym.make(JS, instance="ft06"), RLAgent.load(jobshop_zip))
+    makespan = check_schedule(instance, result.final_info["starts"])
+    assert record.value == pytest.approx(100 * (makespan - 55) / 55)
+
+
+def test_topk_view_matches_the_wrapper() -> None:
+    """The agent-side view of the top-k wrapper gives the same observation and the same moves."""
+    env = BinPackingTopK(gym.make(BP, dataset="weibull-200:seed=3,count=1"), k=3)
+    raw = gym.make(BP, dataset="weibull-200:seed=3,count=1")
+    obs, info = env.reset(seed=0)
+    raw_obs, raw_info = raw.reset(seed=0)
+    rng = np.random.default_rng(0)
+    while True:
+        view, mask, to_env = topk_agent_view(raw_obs, raw_info, k=3)
+        for key in view:
+            np.testing.assert_array_equal(view[key], obs[key])
+        np.testing.assert_array_equal(mask, env.action_masks())
+        action = int(rng.choice(np.flatnonzero(mask)))
+        assert raw_info["action_mask"][to_env(action)] == 1
+        obs, _, done, _, info = env.step(action)
+        raw_obs, _, raw_done, _, raw_info = raw.step(to_env(action))
+        assert done == raw_done
+        if done:
+            break
+    np.testing.assert_array_equal(info["assignment"], raw_info["assignment"])
+
+
+def test_cli_train_then_evaluate_json(tmp_path: Path) -> None:
+    app = typer.Typer()
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_model_command)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "env_id": BP,
+                "env_kwargs": {"dataset": "weibull-60:seed=1,count=2"},
+                "policy": "binpacking",
+                "algo_kwargs": {"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+            }
+        )
+    )
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(config),
+            "--algo",
+            "maskable_ppo",
+            "--total-steps",
+            "64",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    zip_path = tmp_path / "run" / "model.zip"
+    assert zip_path.exists()
+    result = runner.invoke(
+        app,
+        ["evaluate", "--agent", str(zip_path), "--dataset", "weibull-60:seed=5,count=2", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output)
+    assert row["game"] == "binpacking" and row["metric"] == "excess_pct" and row["agent"] == "run"
+    bad = runner.invoke(app, ["train", "--config", str(config), "--algo", "sac"])
+    assert bad.exit_code != 0 and "unknown algo 'sac'" in bad.output
+    missing = runner.invoke(app, ["evaluate", "--agent", "best_fit", "--dataset", "or1"])
+    assert missing.exit_code != 0 and "--game is required" in missing.output
+
+
+def test_shipped_models_load_and_play() -> None:
+    """Every shipped model has its sidecars, loads, and plays a whole small instance set."""
+    from discoverygym.agents.rl.evaluate import shipped_models
+
+    models = shipped_models()
+    assert {"ppo_binpacking", "ppo_jobshop"} <= set(models)
+    assert set(shipped_models("jobshop")) == {
+        n for n in models if RLAgent.load(models[n]).config["env_id"] == JS
+    }
+    datasets = {BP: "weibull-100:seed=11,count=2", JS: "ft06"}
+    for name, path in models.items():
+        agent = RLAgent.load(path)
+        assert (
+            agent.name == name
+            and agent.compute["env_steps"] > 0
+            and agent.compute["cpu_seconds"] > 0
+        )
+        (record,) = evaluate_model(path, datasets[agent.config["env_id"]])
+        assert record.agent == name and record.family == "rl" and record.value >= 0

@@ -1,0 +1,176 @@
+"""Structure-aware policies: any number of candidates, masking, equivariance, best-fit prior."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from discoverygym.agents.base import run_episode
+from discoverygym.agents.heuristics.binpacking import make_agent
+from discoverygym.agents.heuristics.jobshop import rule_agent
+from discoverygym.agents.rl.config import resolve_config
+from discoverygym.agents.rl.envs import make_vec_env
+from discoverygym.agents.rl.evaluate import RLAgent, greedy_actions
+from discoverygym.agents.rl.policies import SCORERS, StructuredMaskablePolicy, resolve_policy
+from discoverygym.agents.rl.train import build_model
+from discoverygym.envs.binpacking import load_dataset
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+BP = "discoverygym/OnlineBinPacking-v0"
+JS = "discoverygym/JobShop-v0"
+
+
+def _model(
+    env_id: str,
+    env_kwargs: dict,
+    policy: str,
+    scorer_kwargs: dict | None = None,
+    algo: str = "maskable_ppo",
+    wrapper: dict | None = None,
+):
+    config = resolve_config(
+        {
+            "env_id": env_id,
+            "algo": algo,
+            "env_kwargs": env_kwargs,
+            "policy": policy,
+            "wrapper": wrapper,
+            "policy_kwargs": {"scorer_kwargs": scorer_kwargs or {}},
+            "algo_kwargs": {"n_steps": 32, "batch_size": 32},
+        }
+    )
+    env = make_vec_env(config)
+    return build_model(config, env), config
+
+
+def test_binpacking_policy_scores_any_capacity_and_respects_masks() -> None:
+    model, _ = _model(BP, {"dataset": "weibull-100:seed=1,count=2"}, "binpacking")  # C = 100
+    assert isinstance(model.policy, StructuredMaskablePolicy)
+    for dataset in ("or1", "weibull-100:seed=2,count=1"):  # C = 150, then 100
+        env = gym.make(BP, dataset=dataset)
+        obs, info = env.reset(seed=0)
+        for _ in range(40):
+            logits = model.policy.mlp_extractor.forward_actor(
+                {k: th.as_tensor(v)[None] for k, v in obs.items()}
+            )
+            assert logits.shape == (1, env.action_space.n)
+            action = greedy_actions(model, [obs], info["action_mask"][None].astype(bool))[0]
+            assert info["action_mask"][action] == 1
+            obs, _, terminated, _, info = env.step(action)
+            assert not info["illegal_action"]
+            if terminated:
+                break
+
+
+def test_binpacking_bins_mode_runs_with_other_bin_counts() -> None:
+    model, _ = _model(
+        BP,
+        {"dataset": "weibull-100:seed=1,count=2", "observation": "bins", "max_bins": 80},
+        "binpacking",
+    )
+    for max_bins in (50, 120):
+        env = gym.make(
+            BP, dataset="weibull-100:seed=3,count=1", observation="bins", max_bins=max_bins
+        )
+        obs, info = env.reset(seed=0)
+        action = greedy_actions(model, [obs], info["action_mask"][None].astype(bool))[0]
+        assert action == max_bins  # the first item can only open a new bin
+
+
+@pytest.mark.parametrize("wrapper", [None, {"name": "binpacking_topk", "k": 3}])
+def test_best_fit_prior_alone_is_best_fit(wrapper: dict | None) -> None:
+    """With the learned correction zeroed, the greedy policy packs exactly as best fit
+    (on the full histogram and on the top-k view, whose first candidate is the tightest fit)."""
+    model, config = _model(
+        BP,
+        {"dataset": "weibull-100:seed=1,count=2"},
+        "binpacking",
+        {"best_fit_prior": 10.0},
+        wrapper=wrapper,
+    )
+    last = model.policy.mlp_extractor.psi[-1]
+    th.nn.init.zeros_(last.weight)
+    th.nn.init.zeros_(last.bias)
+    agent = RLAgent(model, config)
+    dataset = "weibull-200:seed=5,count=3"
+    env = gym.make(BP, dataset=dataset)
+    for name in load_dataset(dataset).names:
+        learned = run_episode(env, agent, options={"instance": name}).final_info["assignment"]
+        best = run_episode(env, make_agent("best_fit"), options={"instance": name}).final_info[
+            "assignment"
+        ]
+        np.testing.assert_array_equal(learned, best)
+
+
+def test_mwkr_prior_alone_is_the_non_delay_mwkr_rule() -> None:
+    """With the learned correction zeroed, the job shop policy dispatches as non-delay MWKR."""
+    model, config = _model(JS, {"dataset": "random-8x5"}, "jobshop", {"mwkr_prior": 1.0})
+    last = model.policy.mlp_extractor.psi[-1]
+    th.nn.init.zeros_(last.weight)
+    th.nn.init.zeros_(last.bias)
+    agent = RLAgent(model, config)
+    for instance in ("ft06", "la01", "random-12x6:seed=3"):
+        env = gym.make(JS, instance=instance)
+        learned = run_episode(env, agent).final_info["starts"]
+        rule = run_episode(env, rule_agent("mwkr")).final_info["starts"]
+        np.testing.assert_array_equal(learned, rule)
+
+
+@pytest.fixture(scope="module")
+def jobshop_model():
+    return _model(JS, {"dataset": "random-6x4"}, "jobshop")[0]
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), steps=st.integers(0, 60))
+def test_jobshop_policy_is_permutation_equivariant(jobshop_model, seed: int, steps: int) -> None:
+    """Permuting the jobs permutes the logits: the score of a job does not depend on its index."""
+    model = jobshop_model
+    env = gym.make(JS, dataset="random-6x4")
+    obs, info = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        legal = np.flatnonzero(info["action_mask"])
+        obs, _, terminated, _, info = env.step(int(rng.choice(legal)))
+        if terminated:
+            obs, info = env.reset(seed=seed + 1)
+    perm = rng.permutation(obs["jobs"].shape[0])
+    permuted = {
+        "jobs": obs["jobs"][perm],
+        "machines": obs["machines"],
+        "action_mask": obs["action_mask"][perm],
+    }
+    scorer = model.policy.mlp_extractor
+    with th.no_grad():
+        a = scorer.forward_actor({k: th.as_tensor(v)[None] for k, v in obs.items()})[0]
+        b = scorer.forward_actor({k: th.as_tensor(v)[None] for k, v in permuted.items()})[0]
+        va = scorer.forward_critic({k: th.as_tensor(v)[None] for k, v in obs.items()})
+        vb = scorer.forward_critic({k: th.as_tensor(v)[None] for k, v in permuted.items()})
+    np.testing.assert_allclose(a[perm].numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(va.numpy(), vb.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_jobshop_policy_trained_size_plays_larger_instances(jobshop_model) -> None:
+    """A policy built on 6x4 instances dispatches a 15x15 Taillard instance to the end, legally."""
+    agent = RLAgent(jobshop_model, {"env_id": JS})
+    env = gym.make(JS, instance="ta01")
+    result = run_episode(env, agent, seed=0)
+    assert result.steps == 15 * 15
+    assert result.final_info["makespan"] >= result.final_info["lower_bound"]
+
+
+def test_resolve_policy_names() -> None:
+    space = gym.make(BP).observation_space
+    action = gym.make(BP).action_space
+    assert resolve_policy({"algo": "ppo", "policy": None}, space, action)[0] == "MultiInputPolicy"
+    cls, kwargs = resolve_policy(
+        {"algo": "ppo", "policy": "binpacking", "policy_kwargs": {}}, space, action
+    )
+    assert cls.__name__ == "StructuredPolicy" and kwargs["scorer"] == "binpacking"
+    with pytest.raises(ValueError, match="known: MlpPolicy, MultiInputPolicy"):
+        resolve_policy({"algo": "ppo", "policy": "binpackin"}, space, action)
+    with pytest.raises(ValueError, match="dqn"):
+        resolve_policy({"algo": "dqn", "policy": "binpacking"}, space, action)
+    assert set(SCORERS) >= {"binpacking", "jobshop"}

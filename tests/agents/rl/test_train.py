@@ -1,0 +1,235 @@
+"""Training smoke runs (every algo), SubprocVecEnv with masks, saved artifacts and W&B offline runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+from discoverygym.agents.rl.config import resolve_config, shipped_configs
+from discoverygym.agents.rl.evaluate import RLAgent, greedy_actions, load_model
+from discoverygym.agents.rl.tracking import WandbOutputFormat
+from discoverygym.agents.rl.train import sidecars, train
+
+BP = "discoverygym/OnlineBinPacking-v0"
+TINY_BP = {
+    "env_id": BP,
+    "env_kwargs": {"dataset": "weibull-60:seed=1,count=3"},
+    "algo_kwargs": {"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+    "eval": {"dataset": "weibull-60:seed=100,count=2", "freq": 100},
+}
+
+
+def _tiny(algo: str, **extra) -> dict:
+    config = {**TINY_BP, "algo": algo, **extra}
+    if algo == "dqn":
+        config["algo_kwargs"] = {
+            "learning_starts": 50,
+            "buffer_size": 500,
+            "batch_size": 16,
+            "train_freq": 4,
+        }
+        config["policy"] = "MultiInputPolicy"
+    elif algo == "a2c":
+        config["algo_kwargs"] = {"n_steps": 8}
+    return config
+
+
+@pytest.mark.parametrize(
+    ("algo", "policy"),
+    [
+        ("maskable_ppo", "binpacking"),
+        ("ppo", "binpacking"),
+        ("a2c", None),
+        ("dqn", "MultiInputPolicy"),
+    ],
+)
+def test_every_algo_trains_saves_and_reloads(tmp_path: Path, algo: str, policy: str | None) -> None:
+    zip_path = train(
+        config=_tiny(algo, policy=policy),
+        total_steps=200,
+        seed=3,
+        run_dir=tmp_path,
+        progress_bar=False,
+    )
+    config_path, meta_path = sidecars(zip_path)
+    assert zip_path.exists() and config_path.exists() and meta_path.exists()
+    config = yaml.safe_load(config_path.read_text())
+    assert config["algo"] == algo and config["seed"] == 3 and config["total_steps"] == 200
+    meta = json.loads(meta_path.read_text())
+    assert meta["compute"]["env_steps"] >= 200 and meta["compute"]["cpu_seconds"] > 0
+    assert {"torch", "stable_baselines3", "sb3_contrib", "gymnasium", "numpy"} <= set(
+        meta["versions"]
+    )
+    assert meta["validation"] and "excess_pct" in meta["validation"][-1]
+    # round trip: the reloaded model plays the same greedy actions as the saved one
+    model, loaded_config, _ = load_model(zip_path)
+    assert loaded_config == config
+    env = gym.make(BP, dataset="weibull-60:seed=7,count=1")
+    obs, info = env.reset(seed=0)
+    agent = RLAgent.load(zip_path)
+    for _ in range(30):
+        mask = info["action_mask"][None].astype(bool)
+        assert greedy_actions(model, [obs], mask)[0] == agent.act(obs, info)
+        obs, _, terminated, _, info = env.step(agent.act(obs, info))
+        assert not info["illegal_action"]
+        if terminated:
+            break
+
+
+def test_maskable_ppo_with_subproc_vec_env(tmp_path: Path) -> None:
+    config = _tiny("maskable_ppo", policy="binpacking", n_envs=2, vec_env="subproc", eval=None)
+    zip_path = train(config=config, total_steps=128, run_dir=tmp_path, progress_bar=False)
+    meta = json.loads(sidecars(zip_path)[1].read_text())
+    assert meta["compute"]["env_steps"] == 128
+
+
+def test_wandb_offline_run_written_with_metrics_and_model_artifact(tmp_path: Path) -> None:
+    assert os.environ["WANDB_MODE"] == "offline"  # set by tests/conftest.py
+    zip_path = train(
+        config=_tiny("maskable_ppo", policy="binpacking"),
+        total_steps=128,
+        run_dir=tmp_path,
+        wandb={"project": "discoverygym-tests", "group": "smoke", "tags": ["test"]},
+        progress_bar=False,
+    )
+    meta = json.loads(sidecars(zip_path)[1].read_text())
+    assert meta["wandb"]["mode"] == "offline"
+    files = Path(meta["wandb"]["dir"])
+    run_dir = files.parent
+    assert run_dir.name.startswith("offline-run-") and run_dir.name.endswith(meta["wandb"]["id"])
+    assert str(run_dir).startswith(os.environ["WANDB_DIR"])
+    # the offline run file holds the config, SB3's and the validation metrics and the model
+    # artifact (wandb-core may still be flushing it when `finish` returns under load: poll)
+    needles = (
+        b"maskable_ppo",
+        b"train/approx_kl",
+        b"eval/excess_pct",
+        b"global_step",
+        b"model.zip",
+        b"smoke",
+    )
+    path = run_dir / f"run-{meta['wandb']['id']}.wandb"
+    deadline = time.monotonic() + 30
+    while True:
+        data = path.read_bytes()
+        missing = [n for n in needles if n not in data]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not missing, missing
+
+
+def test_wandb_output_format_forwards_scalars_at_sb3_step() -> None:
+    class Run:
+        def __init__(self) -> None:
+            self.logged: list[dict] = []
+
+        def log(self, data: dict) -> None:
+            self.logged.append(data)
+
+    run = Run()
+    writer = WandbOutputFormat(run)
+    writer.write(
+        {"train/loss": np.float32(0.5), "rollout/ep_rew_mean": 3, "skip": "text", "hidden": 1.0},
+        {"train/loss": ("",), "rollout/ep_rew_mean": ("",), "skip": ("",), "hidden": ("wandb",)},
+        step=1234,
+    )
+    assert run.logged == [{"train/loss": 0.5, "rollout/ep_rew_mean": 3, "global_step": 1234}]
+
+
+def test_config_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="did you mean 'total_steps'"):
+        resolve_config({"env_id": BP, "total_step": 5})
+    with pytest.raises(ValueError, match="unknown algo 'sac'"):
+        resolve_config({"env_id": BP, "algo": "sac"})
+    with pytest.raises(FileNotFoundError, match="ppo_binpacking"):
+        resolve_config("ppo_binpackin")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n")
+    with pytest.raises(ValueError, match="bad.yaml: expected a mapping"):
+        resolve_config(bad)
+
+
+def test_shipped_configs_resolve() -> None:
+    names = shipped_configs()
+    assert "ppo_binpacking" in names
+    for name in names:
+        config = resolve_config(name)
+        assert config["env_id"].startswith("discoverygym/")
+
+
+JS = "discoverygym/JobShop-v0"
+TS = "discoverygym/TensorDecomposition-v0"
+
+
+@pytest.mark.parametrize(
+    ("env_id", "env_kwargs", "algo", "policy"),
+    [
+        (JS, {"dataset": "random-4x3"}, "ppo", "jobshop"),
+        (JS, {"dataset": "random-4x3"}, "a2c", "jobshop"),
+        (JS, {"dataset": "random-4x3"}, "dqn", "MultiInputPolicy"),
+        (TS, {"coefficients": [0, 1], "field": "mod2"}, "a2c", None),
+        (TS, {"coefficients": [-1, 0, 1]}, "ppo", None),
+    ],
+)
+def test_other_games_train(
+    tmp_path: Path, env_id: str, env_kwargs: dict, algo: str, policy: str | None
+) -> None:
+    config = {
+        "env_id": env_id,
+        "algo": algo,
+        "env_kwargs": env_kwargs,
+        "policy": policy,
+        "wandb": {"mode": "disabled"},
+        "algo_kwargs": {"n_steps": 16}
+        if algo in ("ppo", "a2c", "maskable_ppo")
+        else {"learning_starts": 16},
+    }
+    if algo in ("ppo", "maskable_ppo"):
+        config["algo_kwargs"].update(batch_size=16, n_epochs=1)
+    zip_path = train(config=config, total_steps=48, run_dir=tmp_path, progress_bar=False)
+    model, _, meta = load_model(zip_path)
+    assert meta["compute"]["env_steps"] >= 48 and model.num_timesteps >= 48
+
+
+@pytest.mark.parametrize(
+    ("algo", "message"),
+    [
+        ("dqn", "dqn needs a Discrete action space"),
+        ("maskable_ppo", "maskable_ppo needs an env with action_masks"),
+    ],
+)
+def test_unsupported_algo_for_the_tensor_game(tmp_path: Path, algo: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        train(
+            config={"env_id": TS, "algo": algo, "wandb": {"mode": "disabled"}},
+            total_steps=16,
+            run_dir=tmp_path,
+            progress_bar=False,
+        )
+
+
+def test_init_from_starts_from_the_saved_weights(tmp_path: Path) -> None:
+    import torch as th
+    from discoverygym.agents.rl.envs import make_vec_env
+    from discoverygym.agents.rl.train import build_model
+
+    config = _tiny("maskable_ppo", policy="binpacking", eval=None, wandb={"mode": "disabled"})
+    zip_path = train(config=config, total_steps=64, run_dir=tmp_path / "a", progress_bar=False)
+    resolved = resolve_config(config, init_from=str(zip_path), seed=9)
+    model = build_model(resolved, make_vec_env(resolved))
+    saved, _, _ = load_model(zip_path)
+    for (name, a), (_, b) in zip(
+        model.policy.state_dict().items(), saved.policy.state_dict().items()
+    ):
+        assert th.equal(a, b), name
+    with pytest.raises(FileNotFoundError, match="init_from: no model at"):
+        build_model(
+            {**resolved, "init_from": str(tmp_path / "missing.zip")}, make_vec_env(resolved)
+        )
