@@ -8,6 +8,7 @@ the user chose it) and wrap the function into the game's agent.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 from collections.abc import Callable
@@ -73,3 +74,45 @@ def load_agent(path: Path, game: str | None = None):
     except AttributeError:
         pass
     return agent
+
+
+def run_summary(run_dir: Path) -> dict[str, Any]:
+    """Counts and timings of a run from its append-only log (`samples.jsonl`)."""
+    from discoverygym.agents.evolution.samplelog import read_log
+
+    rows = list(read_log(Path(run_dir)))
+    if not rows:
+        raise ValueError(f"{run_dir}: no samples logged")
+    errors: dict[str, int] = {}
+    for row in rows:
+        if not row.get("ok"):
+            kind = (row.get("error") or "failed").split(":")[0].split(" (")[0]
+            errors[kind] = errors.get(kind, 0) + 1
+    valid = [r for r in rows if r.get("ok")]
+    llm_s = sum(r.get("llm_seconds") or 0.0 for r in rows)
+    eval_s = sum(r.get("eval_seconds") or 0.0 for r in rows)
+    wall_s = rows[-1]["time"] - rows[0]["time"]
+    best_train = max((r["score"] for r in valid), default=None)
+    improvements = [{"sample": r["sample"], "train": r["score"], "validation": r.get("validation")}
+                    for r in rows if r.get("improved")]
+    return {"samples": len(rows), "valid": len(valid), "valid_fraction": len(valid) / len(rows),
+            "failures": errors, "llm_seconds": round(llm_s, 1), "eval_seconds": round(eval_s, 1),
+            "wall_seconds": round(wall_s, 1), "samples_per_s": len(rows) / wall_s if wall_s > 0 else None,
+            "best_train": best_train, "improvements": improvements}
+
+
+def ship_program(run_dir: Path, out: Path) -> Path:
+    """Copy a run's best program to `out` with the run's compute in its metadata, and write
+    `<out stem>.summary.json` (the log summary) beside it."""
+    run_dir, out = Path(run_dir), Path(out)
+    best = run_dir / "best.py"
+    metadata = read_metadata(best)
+    summary = run_summary(run_dir)
+    metadata["compute"] = {"llm_samples": summary["samples"], "llm_seconds": summary["llm_seconds"],
+                           "eval_seconds": summary["eval_seconds"],
+                           "cpu_seconds": round(summary["llm_seconds"] + summary["eval_seconds"], 1)}
+    metadata["samples"] = summary["samples"]
+    source = ast.unparse(code.function_node(best.read_text(), get_game(metadata["game"]).function_name))
+    write_program(out, source, metadata["game"], {k: v for k, v in metadata.items() if k != "game"})
+    atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
+    return out

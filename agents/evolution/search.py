@@ -195,6 +195,9 @@ class Evolution:
             "scores": self.best["scores"], "samples": self.stats.samples,
             "sample": self.best["sample"], "llm": self.llm.name, "seed": self.config.seed,
             "datasets": {s: list(self._datasets(s)) for s in ("train", "validation", "test")},
+            "compute": {"llm_samples": self.stats.samples, "llm_seconds": round(self.stats.llm_s, 1),
+                        "eval_seconds": round(self.stats.eval_s, 1),
+                        "cpu_seconds": round(self.stats.llm_s + self.stats.eval_s, 1)},
         })
 
     def _finish_sample(self, record: dict[str, Any], result: EvalResult | None) -> None:

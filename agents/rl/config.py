@@ -18,6 +18,8 @@ A config has these top-level keys (every one optional except ``env_id``)::
     wandb: {project: discoverygym, entity: null, group: null, tags: [], mode: null}
     torch_threads: 1              # torch intra-op threads; 1 is fastest for these small networks
     init_from: null               # a model zip whose policy weights start this run (fine-tuning)
+    pretrain: null                # behaviour cloning on demonstrations before RL, e.g.
+                                  # {episodes: 20000, epochs: 30} (see imitation.py; tensor game)
 
 
 Shipped configs live in ``discoverygym/experiments/configs/`` and are addressable by their file
@@ -54,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "wandb": {},
     "torch_threads": 1,
     "init_from": None,
+    "pretrain": None,
 }
 
 
@@ -179,6 +182,15 @@ def resolve_config(config: dict[str, Any] | str | Path | None, **overrides: Any)
             raise ValueError(
                 f"{key} must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {resolved[key]!r}"
             )
+    if resolved["pretrain"] is not None:
+        if not isinstance(resolved["pretrain"], dict):
+            raise ValueError(
+                f"pretrain must be a mapping such as {{episodes: 20000, epochs: 30}} or null, "
+                f"got {resolved['pretrain']!r}"
+            )
+        from discoverygym.agents.rl.imitation import pretrain_settings
+
+        pretrain_settings(resolved["pretrain"])  # names a bad key or value now, not after setup
     return resolved
 
 

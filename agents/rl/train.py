@@ -8,9 +8,15 @@ writes, in `run_dir`:
   model.zip          the SB3 model (load with `discoverygym.agents.rl.evaluate.load_model`)
   model.config.yaml  the resolved config (everything needed to rebuild the envs)
   model.meta.json    library versions, training compute (env steps, CPU and wall seconds),
-                     the W&B run's id/mode/dir, and the last validation result
+                     the W&B run's id/mode/dir, the last validation result, and the
+                     pretraining statistics when the config has a ``pretrain`` section
   best.zip (+ sidecars) the best model on the validation set, when `eval` is configured
 and tracks the run in W&B (see `tracking`).
+
+With a ``pretrain`` section the policy is first cloned from demonstrations
+(`imitation.pretrain_from_demonstrations`, AlphaTensor's supervised stage), validated once, then
+trained by RL for ``total_steps``; the compute counts both stages (``env_steps`` includes the
+demonstrations' moves, also given as ``pretrain_env_steps``).
 """
 
 from __future__ import annotations
@@ -202,6 +208,16 @@ def _train_and_save(
         if resolved["eval"]:
             validation = ValidationCallback(resolved, best_path=out / "best.zip")
             callbacks.append(validation)
+        pretrain = None
+        if resolved.get("pretrain") is not None:
+            from discoverygym.agents.rl.imitation import pretrain_from_demonstrations
+
+            pretrain = pretrain_from_demonstrations(resolved, model.policy, verbose=verbose)
+            for key, value in pretrain.items():
+                logger.record(f"pretrain/{key}", value)
+            logger.dump(0)
+            if validation is not None:
+                validation.evaluate_now(model)  # the cloned policy is a checkpoint candidate
         model.learn(
             total_timesteps=resolved["total_steps"],
             callback=CallbackList(callbacks),
@@ -213,11 +229,14 @@ def _train_and_save(
         steps = int(model.num_timesteps)
     finally:
         env.close()
+    demo_steps = pretrain["env_steps"] if pretrain else 0.0
     compute = {
-        "env_steps": float(steps),
+        "env_steps": float(steps) + demo_steps,
         "cpu_seconds": round(_cpu_seconds() - cpu0, 2),
         "wall_seconds": round(time.perf_counter() - wall0, 2),
     }
+    if pretrain:
+        compute["pretrain_env_steps"] = demo_steps
     meta = {
         "algo": resolved["algo"],
         "env_id": resolved["env_id"],
@@ -226,6 +245,8 @@ def _train_and_save(
         "wandb": {"id": run.id, "mode": wandb_mode(settings.mode), "dir": str(run.dir)},
         "validation": validation.history if validation is not None else [],
     }
+    if pretrain:
+        meta["pretrain"] = pretrain
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     if validation is not None and validation.best_path.exists():
         best_config, best_meta = sidecars(validation.best_path)

@@ -38,6 +38,54 @@ class Suite(ABC):
         return []
 
 
+def models_dir() -> Path:
+    """The shipped agents (package data ``experiments/models/``)."""
+    return Path(__file__).resolve().parents[1] / "models"
+
+
+def shipped_agents(game: str) -> dict[str, Path]:
+    """The trained RL models and evolved programs shipped for `game`, by agent name.
+
+    RL models are named by their zip's stem (``ppo_binpacking``); evolved programs
+    ``evolved:<stem>``, the name `load_agent` gives them.
+    """
+    from discoverygym.agents.evolution.export import read_metadata
+    from discoverygym.agents.rl.evaluate import shipped_models
+
+    agents: dict[str, Path] = dict(shipped_models(game))
+    for path in sorted(models_dir().glob("*.py")):
+        if read_metadata(path).get("game") == game:
+            agents[f"evolved:{path.stem}"] = path
+    return agents
+
+
+def evaluate_shipped_rl(game: str, agent: str, dataset: str) -> list[Record] | None:
+    """The records of a shipped RL model or a model zip named `agent`; None for other agents."""
+    from discoverygym.agents.rl.evaluate import evaluate_model
+
+    path = shipped_agents(game).get(agent) if not agent.endswith(".zip") else Path(agent)
+    if path is None or path.suffix != ".zip":
+        return None
+    return evaluate_model(path, dataset, name=agent if not agent.endswith(".zip") else None)
+
+
+def evolved_player(game: str, agent: str):
+    """The `Agent` of a shipped evolved program or a program file named `agent`; None otherwise.
+
+    Its ``compute`` attribute holds the LLM samples and CPU seconds that produced it.
+    """
+    from discoverygym.agents.evolution.export import load_agent, read_metadata
+
+    path = Path(agent) if agent.endswith(".py") else shipped_agents(game).get(agent)
+    if path is None or path.suffix != ".py":
+        return None
+    if not path.exists():
+        raise KeyError(f"no evolved program at {path}")
+    player = load_agent(path, game)
+    player.compute = {k: float(v) for k, v in read_metadata(path).get("compute", {}).items()}
+    return player
+
+
 def get_suite(game: str) -> Suite:
     """The suite of `game` (one of `GAMES`)."""
     if game not in GAMES:

@@ -28,7 +28,7 @@ from discoverygym.envs.binpacking.checker import check_packing
 from discoverygym.envs.binpacking.env import OnlineBinPackingEnv
 from discoverygym.envs.binpacking.instances import load_dataset
 from discoverygym.experiments.records import Record
-from discoverygym.experiments.suites import Suite
+from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, evolved_player, shipped_agents
 
 DEFAULT_DATASETS = ["or1", "or2", "or3", "or4", "weibull5k"]
 FULL_DATASETS = DEFAULT_DATASETS + [
@@ -52,30 +52,34 @@ class BinPackingSuite(Suite):
         return list(FULL_DATASETS if full else DEFAULT_DATASETS)
 
     def agent_names(self) -> list[str]:
-        return [*BINPACKING_AGENTS, "limit"]
+        return [*BINPACKING_AGENTS, "limit", *shipped_agents(self.game)]
 
-    @staticmethod
-    def _player(agent: str):
-        return make_agent(agent)
+    def _player(self, agent: str):
+        return evolved_player(self.game, agent) or make_agent(agent)
 
     @staticmethod
     def _mode(player) -> str:
         return "histogram" if "histogram" in getattr(player, "modes", ()) else "bins"
 
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
-        if agent not in self.agent_names():
+        if agent not in self.agent_names() and not agent.endswith((".py", ".zip")):
             raise KeyError(
                 f"unknown bin packing agent {agent!r}; known: {', '.join(self.agent_names())}"
+                " (or a model .zip / an evolved program .py)"
             )
+        rl = evaluate_shipped_rl(self.game, agent, dataset)
+        if rl is not None:
+            return rl
         data = load_dataset(dataset)  # KeyError lists the known sets
         start = time.perf_counter()
         l1 = np.array([instance_bounds(inst).l1 for inst in data])
+        compute: dict[str, float] = {}
         if agent == "limit":
             bins = np.array([instance_bounds(inst).best_lower for inst in data])
             family = "limit"
         else:
             player = self._player(agent)
-            family = player.family
+            family, compute = player.family, getattr(player, "compute", {})
             env = OnlineBinPackingEnv(dataset=data, observation=self._mode(player))
             bins = []
             for inst in data:
@@ -102,6 +106,7 @@ class BinPackingSuite(Suite):
                 bound=float(np.mean(l1)),
                 gap=excess,
                 seconds=time.perf_counter() - start,
+                compute=compute,
             )
         ]
 
@@ -109,7 +114,7 @@ class BinPackingSuite(Suite):
         """The bin fill profile of best fit against the best other agent on one Weibull instance."""
         from discoverygym.experiments.plots import fill_profile
 
-        weibull = [r for r in records if r.dataset == "weibull5k" and r.family != "limit"]
+        weibull = [r for r in records if r.dataset == "weibull5k" and r.family not in ("limit", "rl")]
         rivals = sorted((r for r in weibull if r.agent != "best_fit"), key=lambda r: r.value)
         if not rivals:
             return []

@@ -32,7 +32,7 @@ from discoverygym.envs.jobshop.checker import check_schedule
 from discoverygym.envs.jobshop.env import JobShopEnv
 from discoverygym.envs.jobshop.instances import TAILLARD_SIZES, load_instance, resolve_dataset
 from discoverygym.experiments.records import Record
-from discoverygym.experiments.suites import Suite
+from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, evolved_player, shipped_agents
 
 DEFAULT_DATASETS = ["ft06", "ft10", "la-10x10", "taillard-15x15"]
 FULL_DATASETS = ["ft", "la", *TAILLARD_SIZES]
@@ -51,26 +51,34 @@ class JobShopSuite(Suite):
         return list(FULL_DATASETS if full else DEFAULT_DATASETS)
 
     def agent_names(self) -> list[str]:
-        return [*RULES, "random", "cpsat"]
+        return [*RULES, "random", "cpsat", *shipped_agents(self.game)]
 
     def make_agent(self, agent: str):
+        """A rule, the CP-SAT limit or an evolved program (RL models are scored by `evaluate`)."""
+        evolved = evolved_player(self.game, agent)
+        if evolved is not None:
+            return evolved
         if agent not in self.agent_names():
-            raise KeyError(f"unknown job-shop agent {agent!r}; known: {', '.join(self.agent_names())}")
+            raise KeyError(f"unknown job-shop agent {agent!r}; known: {', '.join(self.agent_names())}"
+                           " (or a model .zip / an evolved program .py)")
         if agent == "cpsat":
             return CpSatAgent(time_limit_s=CPSAT_TIME_LIMIT_S, workers=CPSAT_WORKERS)
         return rule_agent(agent)
 
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
+        rl = evaluate_shipped_rl(self.game, agent, dataset)
+        if rl is not None:
+            return rl
         player = self.make_agent(agent)
         names = resolve_dataset(dataset)  # KeyError lists the known sets and near names
         if isinstance(names, tuple):
             raise KeyError(f"dataset {dataset!r} is an endless generator; use 'random-JxM:seed=S,n=N'")
         start = time.perf_counter()
-        env = JobShopEnv(dataset=",".join(names))
         gaps, uppers = [], []
         for name in names:
             instance = load_instance(name)
-            result = run_episode(env, player, seed=0, options={"instance": instance})
+            env = JobShopEnv(instance=instance)
+            result = run_episode(env, player, seed=0)
             info = result.final_info
             makespan = check_schedule(instance, info["starts"])
             if makespan != info["makespan"]:
@@ -90,6 +98,7 @@ class JobShopSuite(Suite):
                 bound=float(np.mean(uppers)),
                 gap=gap,
                 seconds=time.perf_counter() - start,
+                compute=getattr(player, "compute", {}),
             )
         ]
 
@@ -97,7 +106,7 @@ class JobShopSuite(Suite):
         """A Gantt chart of the best schedule that this run's agents find on ta01."""
         from discoverygym.envs.jobshop.render import save_gantt
 
-        agents = list(dict.fromkeys(r.agent for r in records if r.game == self.game))
+        agents = list(dict.fromkeys(r.agent for r in records if r.game == self.game and r.family != "rl"))
         if not agents:
             return []
         instance = load_instance("ta01")

@@ -36,7 +36,7 @@ from discoverygym.envs.tensor.env import TensorDecompositionEnv
 from discoverygym.envs.tensor.known import best_known_rank, parse_size
 from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
 from discoverygym.experiments.records import Record, relative_gap_pct
-from discoverygym.experiments.suites import Suite
+from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, shipped_agents
 
 DEFAULT_DATASETS = ["2x2x2", "2x2x3"]
 FULL_DATASETS = DEFAULT_DATASETS + [
@@ -80,11 +80,14 @@ class TensorSuite(Suite):
         return list(FULL_DATASETS if full else DEFAULT_DATASETS)
 
     def agent_names(self) -> list[str]:
-        return list(AGENTS)
+        return [*AGENTS, *(name for name, path in shipped_agents(self.game).items() if path.suffix == ".zip")]
 
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
+        rl = evaluate_shipped_rl(self.game, agent, dataset)
+        if rl is not None:
+            return rl
         if agent not in AGENTS:
-            raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(AGENTS)}")
+            raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(self.agent_names())}")
         n, m, p, field = parse_dataset(dataset)
         bound = float(best_known_rank(n, m, p, field))
         env = TensorDecompositionEnv(n, m, p, field=field, rank_bound_every_step=False)

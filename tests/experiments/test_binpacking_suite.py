@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from discoverygym.experiments.bench import binpacking as bench
 from discoverygym.experiments.cli import app
-from discoverygym.experiments.suites import get_suite
+from discoverygym.experiments.suites import get_suite, shipped_agents
 from discoverygym.experiments.suites.binpacking import DEFAULT_DATASETS, FULL_DATASETS, SUITE
 
 
@@ -19,7 +19,7 @@ def test_suite_is_registered_with_documented_sets_and_agents() -> None:
     assert SUITE.datasets() == DEFAULT_DATASETS == ["or1", "or2", "or3", "or4", "weibull5k"]
     assert set(DEFAULT_DATASETS) < set(SUITE.datasets(full=True)) == set(FULL_DATASETS)
     assert {"t60", "weibull-10k:seed=0", "weibull-100k:seed=0"} <= set(FULL_DATASETS)
-    assert SUITE.agent_names() == [
+    assert SUITE.agent_names()[:7] == [
         "first_fit",
         "best_fit",
         "worst_fit",
@@ -28,6 +28,20 @@ def test_suite_is_registered_with_documented_sets_and_agents() -> None:
         "sum_of_squares",
         "limit",
     ]
+    assert set(SUITE.agent_names()[7:]) == set(shipped_agents("binpacking"))
+    assert "ppo_binpacking" in SUITE.agent_names()  # the shipped RL model
+
+
+def test_shipped_rl_and_evolved_agents_score_like_the_heuristics() -> None:
+    (rl,) = SUITE.evaluate("ppo_binpacking", "or1")
+    assert (rl.family, rl.metric, rl.dataset) == ("rl", "excess_pct", "or1")
+    assert rl.compute["env_steps"] > 0 and rl.compute["cpu_seconds"] > 0
+    (best_fit,) = SUITE.evaluate("best_fit", "or1")
+    assert rl.bound == best_fit.bound
+    evolved = [name for name in SUITE.agent_names() if name.startswith("evolved:")]
+    assert evolved, "an evolved program is shipped"
+    (record,) = SUITE.evaluate(evolved[0], "or1")
+    assert record.family == "evolved" and record.compute["llm_samples"] > 0
 
 
 def test_records_reproduce_table_1_and_the_limit() -> None:

@@ -12,7 +12,7 @@ def test_suite_records_and_names() -> None:
     assert suite.env_id == "discoverygym/JobShop-v0"
     assert suite.datasets() == ["ft06", "ft10", "la-10x10", "taillard-15x15"]
     assert suite.datasets(full=True)[:3] == ["ft", "la", "taillard-15x15"] and len(suite.datasets(full=True)) == 10
-    assert {"spt", "lpt", "mwkr", "lwkr", "mopnr", "fifo", "random", "cpsat"} == set(suite.agent_names())
+    assert {"spt", "lpt", "mwkr", "lwkr", "mopnr", "fifo", "random", "cpsat", "ppo_jobshop"} <= set(suite.agent_names())
     (record,) = suite.evaluate("mwkr", "ft06")
     assert (record.game, record.dataset, record.agent, record.family, record.metric) == (
         "jobshop", "ft06", "mwkr", "heuristic", "gap_pct"
@@ -32,3 +32,11 @@ def test_bench_quick_prints_ratios(capsys: pytest.CaptureFixture[str]) -> None:
     jobshop.run(quick=True)
     out = capsys.readouterr().out
     assert "plain Python dispatch loop" in out and "1.00x" in out
+
+
+def test_generated_sets_and_the_shipped_rl_model() -> None:
+    suite = get_suite("jobshop")
+    (rule,) = suite.evaluate("mwkr", "random-8x4:seed=3,n=2")
+    assert rule.dataset == "random-8x4:seed=3,n=2" and rule.gap >= 0
+    (rl,) = suite.evaluate("ppo_jobshop", "ft06")
+    assert rl.family == "rl" and rl.bound == 55 and rl.compute["env_steps"] > 0
