@@ -28,7 +28,8 @@ def bar_chart(records: list[Record], title: str, path: Path) -> Path:
     values: dict[tuple[str, str], float] = {
         (r.dataset, r.agent): (r.gap if use_gap else r.value) for r in records
     }
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(datasets) * max(1, len(agents)) / 3), 4.2))
+    width_in = min(16.0, max(6.0, 0.16 * len(datasets) * max(1, len(agents)) + 2.0))
+    fig, ax = plt.subplots(figsize=(width_in, 4.5))
     width = 0.8 / max(1, len(agents))
     x = np.arange(len(datasets))
     for i, agent in enumerate(agents):
@@ -47,7 +48,7 @@ def bar_chart(records: list[Record], title: str, path: Path) -> Path:
     ax.set_xticks(x, datasets, rotation=20)
     ax.set_title(title)
     ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.legend(fontsize=8, ncol=2, frameon=False)
+    ax.legend(fontsize=7, ncol=min(len(agents), 6), frameon=False, loc="upper left", bbox_to_anchor=(0, -0.18))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,9 +80,12 @@ def fill_profile(profiles: dict[str, np.ndarray], title: str, path: Path) -> Pat
 def quality_vs_compute(records: list[Record], path: Path) -> Path:
     """Gap to the bound against the CPU seconds spent producing each agent, per game and family.
 
-    Hand-written heuristics and the limit cost no training compute; they sit at the left edge.
+    One panel per game that has a trained (RL or evolved) agent. Hand-written heuristics and the
+    limit cost no training compute; they sit at the left edge.
     """
-    games = list(dict.fromkeys(r.game for r in records if r.gap is not None))
+    trained = {r.game for r in records if r.compute.get("cpu_seconds", 0.0) > 0}
+    games = [g for g in dict.fromkeys(r.game for r in records if r.gap is not None) if g in trained]
+    games = games or list(dict.fromkeys(r.game for r in records if r.gap is not None))
     fig, axes = plt.subplots(1, max(1, len(games)), figsize=(4.2 * max(1, len(games)), 3.6), squeeze=False)
     for ax, game in zip(axes[0], games):
         by_agent: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)

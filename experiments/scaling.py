@@ -120,10 +120,10 @@ class RLScalingConfig:
 
 
 DEFAULT_GRIDS = (
-    RLScalingConfig("binpacking", "ppo_binpacking", widths=[8, 32, 128], steps=[20_000, 80_000, 320_000],
-                    eval_dataset="weibull-5k:seed=100"),
-    RLScalingConfig("jobshop", "ppo_jobshop", widths=[16, 64, 256], steps=[20_000, 80_000, 320_000],
-                    eval_dataset="random-10x10:seed=5000,n=10"),
+    RLScalingConfig("binpacking", "ppo_binpacking", widths=[8, 32, 128], steps=[10_000, 40_000, 160_000],
+                    eval_dataset="weibull-5k:seed=100", overrides={"eval": None}),
+    RLScalingConfig("jobshop", "ppo_jobshop", widths=[16, 64, 256], steps=[10_000, 40_000, 160_000],
+                    eval_dataset="random-15x15:seed=5000,n=10", overrides={"eval": None}),
 )
 
 
