@@ -7,12 +7,14 @@ Modules (import them directly; this package imports nothing heavy):
   -> the model zip, with ``model.config.yaml`` and ``model.meta.json`` (versions, compute) beside it.
 - `tracking`: W&B runs (offline unless logged in), the SB3 logger output that forwards to
   ``run.log``, the model artifact.
+- `imitation`: behaviour cloning on demonstrations before RL (config key ``pretrain``;
+  tensor game: canonical-order synthetic and naive demonstrations, AlphaTensor's recipe).
 - `callbacks`: greedy validation during training, logged and keeping the best model.
 - `policies`: per-candidate scorers (bin packing, job shop) as SB3 policies.
 - `envs`: env construction, reward shaping and view wrappers, curricula.
 - `games`: per-game datasets and metrics (the suites' metrics) for evaluation.
 - `evaluate`: `RLAgent` (the `Agent` protocol), `evaluate_model(zip, dataset) -> list[Record]`,
-  `shipped_models(game)`.
+  `sampled_summary(zip, dataset, repeats)` (the sampled policy's metrics), `shipped_models(game)`.
 - `cli`: the ``discoverygym train`` and ``discoverygym evaluate`` commands.
 - `throughput`: env steps per second during training, for 1 and N envs.
 """

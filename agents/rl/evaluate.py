@@ -125,17 +125,39 @@ class RLAgent:
         return to_env(action.item() if np.ndim(action) == 0 else action)
 
 
+def sampled_actions(
+    model: BaseAlgorithm, observations: list[Any], masks: np.ndarray | None
+) -> np.ndarray:
+    """Actions sampled from the policy's distribution (masked where `masks` is given), one
+    batched call; torch's global RNG draws them (seed it with ``torch.manual_seed``)."""
+    policy = model.policy
+    policy.set_training_mode(False)
+    obs = obs_as_tensor(_stack(observations), policy.device)
+    with th.no_grad():
+        if isinstance(policy, MaskableActorCriticPolicy):
+            return policy.get_distribution(obs, action_masks=masks).sample().cpu().numpy()
+        if isinstance(policy, ActorCriticPolicy):
+            return policy.get_distribution(obs).sample().cpu().numpy()
+    raise ValueError(f"sampling needs an actor-critic policy, not {type(policy).__name__}")
+
+
 def play_greedy(
     model: BaseAlgorithm,
     env_id: str,
     episodes: list[tuple[dict[str, Any], dict[str, Any] | None]],
     seed: int = 0,
     wrapper: dict[str, Any] | None = None,
+    deterministic: bool = True,
 ) -> list[dict[str, Any]]:
     """Play every ``(env_kwargs, reset options)`` episode greedily in lockstep; final infos.
 
-    `wrapper` is the config's view wrapper (the policy sees what it saw in training).
+    `wrapper` is the config's view wrapper (the policy sees what it saw in training). With
+    ``deterministic=False`` the actions are sampled from the policy (`sampled_actions`; torch
+    is seeded with `seed`), e.g. for the success rate of a stochastic policy.
     """
+    if not deterministic:
+        th.manual_seed(seed)
+    choose = greedy_actions if deterministic else sampled_actions
     envs = [
         make_env(env_id, kwargs, monitor=False, wrapper=view_wrapper(wrapper))
         for kwargs, _ in episodes
@@ -153,7 +175,7 @@ def play_greedy(
                 if masked
                 else None
             )
-            actions = greedy_actions(model, [observations[i] for i in active], masks)
+            actions = choose(model, [observations[i] for i in active], masks)
             still = []
             for i, action in zip(active, actions):
                 obs, _, terminated, truncated, info = envs[i].step(
@@ -189,13 +211,54 @@ def validate(model: BaseAlgorithm, config: dict[str, Any]) -> dict[str, float]:
     return adapter.summarise(finals, spec["dataset"])
 
 
+class SizeMismatch(ValueError):
+    """A fixed-size model (e.g. an MLP over the tensor game's residual) asked to play an
+    instance whose observation has another shape."""
+
+
+def check_playable(
+    model: BaseAlgorithm,
+    config: dict[str, Any],
+    episodes: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    name: str,
+    dataset: str,
+) -> None:
+    """Raise `SizeMismatch` when `model`'s network takes observations of a fixed shape that the
+    episodes' envs do not have (size-agnostic `SetScorer` policies play any size)."""
+    if isinstance(getattr(model.policy, "mlp_extractor", None), SetScorer) or not episodes:
+        return
+    env = make_env(
+        config["env_id"],
+        episodes[0][0],
+        monitor=False,
+        wrapper=view_wrapper(config.get("wrapper")),
+    )
+    try:
+        space = env.observation_space
+    finally:
+        env.close()
+    trained = model.observation_space
+
+    def shapes(sp: Any) -> Any:
+        return {k: s.shape for k, s in sp.spaces.items()} if hasattr(sp, "spaces") else sp.shape
+
+    if shapes(space) != shapes(trained):
+        raise SizeMismatch(
+            f"{name} was trained on observations of shape {shapes(trained)}; {dataset!r} has "
+            f"{shapes(space)} and this model's network takes one size only"
+        )
+
+
 def evaluate_model(
     path: str | Path,
     dataset: str,
     name: str | None = None,
     env_kwargs: dict[str, Any] | None = None,
 ) -> list[Record]:
-    """Deterministic evaluation of a saved model on a benchmark set, as the heuristics' `Record`s."""
+    """Deterministic evaluation of a saved model on a benchmark set, as the heuristics' `Record`s.
+
+    Raises `SizeMismatch` (a ValueError) for a fixed-size model on a set of another size.
+    """
     from discoverygym.agents.rl import games
 
     agent = RLAgent.load(path, name=name)
@@ -204,10 +267,33 @@ def evaluate_model(
     kwargs = {**adapter.eval_env_kwargs(agent.config["env_kwargs"]), **(env_kwargs or {})}
     start = time.perf_counter()
     episodes = adapter.episodes(dataset, kwargs, limit=None)
+    check_playable(agent.model, agent.config, episodes, agent.name, dataset)
     finals = play_greedy(
         agent.model, agent.config["env_id"], episodes, wrapper=agent.config.get("wrapper")
     )
     return adapter.records(finals, dataset, agent.name, agent.compute, time.perf_counter() - start)
+
+
+def sampled_summary(
+    path: str | Path, dataset: str, repeats: int = 100, seed: int = 0
+) -> dict[str, float]:
+    """The game's summary metrics (e.g. tensor: mean rank and success rate) of the model's
+    *sampled* policy, each episode of `dataset` played `repeats` times (seeds ``seed + i``)."""
+    from discoverygym.agents.rl import games
+
+    agent = RLAgent.load(path)
+    adapter = games.adapter(game_of(agent.config["env_id"]))
+    kwargs = adapter.eval_env_kwargs(agent.config["env_kwargs"])
+    episodes = adapter.episodes(dataset, kwargs, limit=None) * int(repeats)
+    finals = play_greedy(
+        agent.model,
+        agent.config["env_id"],
+        episodes,
+        seed=seed,
+        wrapper=agent.config.get("wrapper"),
+        deterministic=False,
+    )
+    return adapter.summarise(finals, dataset)
 
 
 def models_dir() -> Path:
@@ -236,11 +322,15 @@ def is_model_path(agent: str) -> bool:
 
 __all__ = [
     "RLAgent",
+    "SizeMismatch",
+    "check_playable",
     "evaluate_model",
     "greedy_actions",
     "is_model_path",
     "load_model",
     "play_greedy",
+    "sampled_actions",
+    "sampled_summary",
     "shipped_models",
     "validate",
 ]

@@ -13,13 +13,14 @@ def test_suite_lists() -> None:
     assert get_suite("tensor") is SUITE
     assert SUITE.datasets() == ["2x2x2", "2x2x3"]
     assert {"2x3x3", "3x3x3", "3x3x3-mod2"} <= set(SUITE.datasets(full=True))
-    assert SUITE.agent_names() == ["naive", "random", "search", "limit"]
+    assert SUITE.agent_names()[:4] == ["naive", "random", "search", "limit"]
+    assert "ppo_tensor" in SUITE.agent_names()[4:]  # the shipped RL model
     assert parse_dataset("2x3x3-mod2") == (2, 3, 3, "mod2")
 
 
 @pytest.mark.parametrize("dataset", ["2x2x2", "2x2x3-mod2"])
 def test_every_agent_scores_rank_next_to_best_known(dataset) -> None:
-    records = {a: SUITE.evaluate(a, dataset)[0] for a in SUITE.agent_names()}
+    records = {a: SUITE.evaluate(a, dataset)[0] for a in SUITE.agent_names()[:4]}
     best = {"2x2x2": 7, "2x2x3-mod2": 11}[dataset]
     naive = {"2x2x2": 8, "2x2x3-mod2": 12}[dataset]
     for record in records.values():
@@ -48,3 +49,11 @@ def test_bench_quick_smoke(capsys) -> None:
         out.count("env steps/s") == 12 and out.count("search candidates/s") == 2 and "4x4x4" in out
     )
     assert bench.reference_flip_walk(2, 2, 2, 500, __import__("numpy").random.default_rng(0)) <= 8
+
+
+def test_the_shipped_rl_model_plays_its_own_size_only() -> None:
+    """ppo_tensor (an MLP over the <2,2,2> residual) decomposes <2,2,2> at the naive rank, and
+    has no record on other sizes (compare leaves the cell empty)."""
+    (rl,) = SUITE.evaluate("ppo_tensor", "2x2x2")
+    assert (rl.family, rl.value, rl.bound) == ("rl", 8.0, 7.0) and rl.compute["env_steps"] > 0
+    assert SUITE.evaluate("ppo_tensor", "2x2x3") == []

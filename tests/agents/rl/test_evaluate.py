@@ -177,11 +177,15 @@ def test_shipped_models_load_and_play() -> None:
     from discoverygym.agents.rl.evaluate import shipped_models
 
     models = shipped_models()
-    assert {"ppo_binpacking", "ppo_jobshop"} <= set(models)
+    assert {"ppo_binpacking", "ppo_jobshop", "ppo_tensor"} <= set(models)
     assert set(shipped_models("jobshop")) == {
         n for n in models if RLAgent.load(models[n]).config["env_id"] == JS
     }
-    datasets = {BP: "weibull-100:seed=11,count=2", JS: "ft06"}
+    datasets = {
+        BP: "weibull-100:seed=11,count=2",
+        JS: "ft06",
+        "discoverygym/TensorDecomposition-v0": "2x2x2",
+    }
     for name, path in models.items():
         agent = RLAgent.load(path)
         assert (
@@ -191,3 +195,6 @@ def test_shipped_models_load_and_play() -> None:
         )
         (record,) = evaluate_model(path, datasets[agent.config["env_id"]])
         assert record.agent == name and record.family == "rl" and record.value >= 0
+    # issue 5's tensor target: a valid (checker-verified) decomposition of <2,2,2> of rank <= 8
+    (record,) = evaluate_model(models["ppo_tensor"], "2x2x2")
+    assert record.value <= 8

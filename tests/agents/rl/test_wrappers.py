@@ -114,3 +114,19 @@ def test_tensor_training_smoke_and_rank_record(tmp_path: Path) -> None:
         "rl",
     )
     assert record.value >= 7
+
+
+def test_the_tensor_games_move_limit_ends_the_episode_for_training() -> None:
+    """`make_env` reports the tensor game's end at max_steps as termination (no bootstrap),
+    with the env's penalty and final info unchanged."""
+    env = make_env(TS, {"coefficients": [0, 1], "max_steps": 3}, monitor=False)
+    raw = gym.make(TS, coefficients=[0, 1], max_steps=3)
+    env.reset(seed=0)
+    raw.reset(seed=0)
+    zero = np.zeros(12, dtype=np.int64)
+    for _ in range(3):
+        _, r1, done1, trunc1, info1 = env.step(zero)
+        _, r2, done2, trunc2, info2 = raw.step(zero)
+        assert r1 == r2 and info1["rank_bound"] == info2["rank_bound"] and not trunc1
+    assert (done1, trunc1, done2, trunc2) == (True, False, False, True)
+    assert r1 == -1.0 - info2["rank_bound"]

@@ -1,0 +1,283 @@
+"""Supervised pretraining of a policy on demonstrations (AlphaTensor's recipe, before RL).
+
+AlphaTensor trains its network on synthetic demonstrations (random factors summed into a
+target) as well as by playing. A factorised policy (SB3's ``MultiDiscrete``: one categorical
+per entry of u, v, w) cannot represent "any one of these R terms", so the marginal of each
+entry is blurred when a demonstration's terms come in random order. Here every demonstration
+is played in a canonical order, so that the labelled move is a function of the residual:
+
+- the next term is one of the remaining terms that is nonzero at the first nonzero entry of
+  the residual (flattened order); ties go to the lexicographically smallest action.
+
+Demonstration sources (``pretrain.sources``, weights of a mixture; see `SOURCES`):
+
+- ``matmul``: the naive decomposition of the matrix multiplication target (the n*m*p
+  elementary products, as `NaiveTensorAgent` plays them);
+- ``synthetic``: R ~ U{1..max_rank} random rank-one terms with entries from the coefficient
+  set (the env's ``{"target": "synthetic"}``, its ``info["demonstration"]``);
+- ``elementary``: k ~ U{1..max_steps} distinct random elementary terms e_a (x) e_b (x) e_c
+  (sparse targets like the matmul tensor, which is not among them unless drawn by chance).
+
+Every demonstration is played in the config's training env (reward wrapper included), so the
+value head is fitted to the demonstration's return-to-go (discount ``algo_kwargs.gamma``) as
+well: PPO fine-tuning then starts from a critic that matches the cloned actor.
+
+Config section (``pretrain``, all optional)::
+
+    pretrain:
+      episodes: 20000          # demonstrations
+      epochs: 30
+      batch_size: 512
+      learning_rate: 0.001
+      vf_coef: 0.5
+      sources: {matmul: 0.05, synthetic: 0.6, elementary: 0.35}
+      max_rank: null           # synthetic ranks up to this (default: env's max_steps)
+
+Only the tensor game has demonstrations so far.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch as th
+from discoverygym.agents.rl.envs import game_of, make_env
+from discoverygym.envs.tensor.instances import encode_action
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.utils import obs_as_tensor
+
+SOURCES: tuple[str, ...] = ("matmul", "synthetic", "elementary")
+PRETRAIN_DEFAULTS: dict[str, Any] = {
+    "episodes": 20_000,
+    "epochs": 30,
+    "batch_size": 512,
+    "learning_rate": 1e-3,
+    "vf_coef": 0.5,
+    "sources": {"matmul": 0.05, "synthetic": 0.6, "elementary": 0.35},
+    "max_rank": None,
+}
+
+
+def pretrain_settings(spec: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``pretrain`` section resolved against `PRETRAIN_DEFAULTS`; errors name bad keys/values."""
+    spec = dict(spec or {})
+    unknown = sorted(set(spec) - set(PRETRAIN_DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"unknown pretrain key {unknown[0]!r}; known: {', '.join(PRETRAIN_DEFAULTS)}"
+        )
+    out = {**PRETRAIN_DEFAULTS, **spec}
+    sources = dict(out["sources"])
+    bad = sorted(set(sources) - set(SOURCES))
+    if bad:
+        raise ValueError(f"unknown demonstration source {bad[0]!r}; known: {', '.join(SOURCES)}")
+    if any(float(w) < 0 for w in sources.values()) or sum(map(float, sources.values())) <= 0:
+        raise ValueError(f"pretrain.sources must be non-negative weights, not all 0: {sources}")
+    out["sources"] = sources
+    for key in ("episodes", "epochs", "batch_size"):
+        if not isinstance(out[key], int) or out[key] < 1:
+            raise ValueError(f"pretrain.{key} must be a positive integer, got {out[key]!r}")
+    return out
+
+
+def canonical_terms(
+    u: np.ndarray, v: np.ndarray, w: np.ndarray, field: str = "standard"
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The terms (columns) of a decomposition in canonical order (see the module docstring).
+
+    Zero terms are dropped; terms left once the residual is zero (they cancel) are dropped too.
+    """
+    terms = [
+        (u[:, r].copy(), v[:, r].copy(), w[:, r].copy())
+        for r in range(u.shape[1])
+        if u[:, r].any() and v[:, r].any() and w[:, r].any()
+    ]
+
+    def tensor(t: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        return np.einsum("a,b,c->abc", *t)
+
+    parts = [tensor(t) for t in terms]
+    residual = sum(parts, np.zeros((u.shape[0], v.shape[0], w.shape[0]), dtype=np.int64))
+    ordered = []
+    while terms:
+        flat = (residual % 2 if field == "mod2" else residual).ravel()
+        nonzero = np.flatnonzero(flat)
+        if nonzero.size == 0:
+            break
+        first = nonzero[0]
+        candidates = [
+            i
+            for i, part in enumerate(parts)
+            if (part.ravel()[first] % 2 if field == "mod2" else part.ravel()[first]) != 0
+        ]
+        if not candidates:  # cancelling terms: no remaining term touches the entry
+            break
+        best = min(candidates, key=lambda i: tuple(np.concatenate(terms[i]).tolist()))
+        ordered.append(terms.pop(best))
+        residual = residual - parts.pop(best)
+    return ordered
+
+
+def _elementary(
+    rng: np.random.Generator, shape: tuple[int, int, int], k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cells = rng.choice(int(np.prod(shape)), size=k, replace=False)
+    u, v, w = (np.zeros((size, k), dtype=np.int64) for size in shape)
+    for r, cell in enumerate(cells):
+        a, b, c = np.unravel_index(int(cell), shape)
+        u[a, r] = v[b, r] = w[c, r] = 1
+    return u, v, w
+
+
+def _matmul_naive(target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cells = np.argwhere(target != 0)
+    k = len(cells)
+    u, v, w = (np.zeros((size, k), dtype=np.int64) for size in target.shape)
+    for r, (a, b, c) in enumerate(cells):
+        u[a, r], v[b, r], w[c, r] = 1, 1, int(target[a, b, c])
+    return u, v, w
+
+
+def collect_demonstrations(
+    config: dict[str, Any], settings: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """Play `settings['episodes']` demonstrations in the config's env (reward wrapper included).
+
+    Returns ``{"obs": {key: array}, "actions": array, "returns": array, "steps": int,
+    "episodes": int, "by_source": {source: episodes}}``.
+    """
+    if game_of(config["env_id"]) != "tensor":
+        raise ValueError(
+            f"pretraining has demonstrations for the tensor game only, not {config['env_id']}"
+        )
+    env = make_env(
+        config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False, wrapper=None
+    )
+    base = env.unwrapped
+    gamma = float(config["algo_kwargs"].get("gamma", 0.99))
+    rng = np.random.default_rng(seed)
+    names = list(settings["sources"])
+    weights = np.array([float(settings["sources"][s]) for s in names])
+    max_rank = int(settings["max_rank"] or base.max_steps)
+    obs_buf: dict[str, list[np.ndarray]] = {}
+    actions, returns = [], []
+    counts = dict.fromkeys(names, 0)
+    env.reset(seed=seed)
+    episodes = 0
+    while episodes < settings["episodes"]:
+        source = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        if source == "synthetic":
+            rank = int(rng.integers(1, min(max_rank, base.max_steps) + 1))
+            obs, info = env.reset(options={"target": "synthetic", "rank": rank})
+            factors = info["demonstration"]
+        else:
+            if source == "matmul":
+                obs, info = env.reset(options={"target": "matmul"})
+                factors = _matmul_naive(base.residual)
+            else:
+                k = int(rng.integers(1, base.max_steps + 1))
+                factors = _elementary(rng, base.shape, k)
+                target = np.einsum("ar,br,cr->abc", *factors)
+                obs, info = env.reset(options={"target": target})
+        terms = canonical_terms(*factors, field=base.field)
+        if not terms or len(terms) > base.max_steps:
+            continue
+        rewards = []
+        for u, v, w in terms:
+            action = encode_action(u, v, w, base.coefficients)
+            for key, value in obs.items():
+                obs_buf.setdefault(key, []).append(np.asarray(value))
+            actions.append(action)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            rewards.append(float(reward))
+            if terminated or truncated:
+                break
+        if not terminated:
+            raise AssertionError(f"a {source} demonstration did not zero the residual")
+        togo, acc = [], 0.0
+        for r in reversed(rewards):
+            acc = r + gamma * acc
+            togo.append(acc)
+        returns.extend(reversed(togo))
+        counts[source] += 1
+        episodes += 1
+    env.close()
+    return {
+        "obs": {k: np.stack(v) for k, v in obs_buf.items()},
+        "actions": np.stack(actions).astype(np.int64),
+        "returns": np.asarray(returns, dtype=np.float32),
+        "steps": len(actions),
+        "episodes": episodes,
+        "by_source": counts,
+    }
+
+
+def pretrain_from_demonstrations(
+    config: dict[str, Any], policy: ActorCriticPolicy, seed: int | None = None, verbose: int = 0
+) -> dict[str, float]:
+    """Behaviour cloning of `policy` (in place) on the config's demonstrations.
+
+    Loss: the actions' negative log-likelihood (for ``MultiDiscrete``, the sum of one
+    cross-entropy per entry) plus ``vf_coef`` times the value head's squared error to the
+    return-to-go. Returns statistics: demonstration env steps and episodes, final loss, the
+    training set's per-move exact-match accuracy of the greedy action, CPU seconds.
+    """
+    settings = pretrain_settings(config.get("pretrain"))
+    seed = int(config["seed"] if seed is None else seed)
+    start = time.process_time()
+    data = collect_demonstrations(config, settings, seed)
+    th.manual_seed(seed)
+    rng = np.random.default_rng(seed + 1)
+    obs = obs_as_tensor(data["obs"], policy.device)
+    actions = th.as_tensor(data["actions"], device=policy.device)
+    returns = th.as_tensor(data["returns"], device=policy.device)
+    n = len(actions)
+    optimiser = th.optim.Adam(policy.parameters(), lr=float(settings["learning_rate"]))
+    schedule = th.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=settings["epochs"] * -(-n // settings["batch_size"])
+    )
+    policy.set_training_mode(True)
+    loss_value = 0.0
+    for epoch in range(settings["epochs"]):
+        order = th.as_tensor(rng.permutation(n))
+        total = 0.0
+        for lo in range(0, n, settings["batch_size"]):
+            idx = order[lo : lo + settings["batch_size"]]
+            batch = {k: v[idx] for k, v in obs.items()} if isinstance(obs, dict) else obs[idx]
+            values, log_prob, _ = policy.evaluate_actions(batch, actions[idx])
+            loss = -log_prob.mean() + float(settings["vf_coef"]) * th.nn.functional.mse_loss(
+                values.flatten(), returns[idx]
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(idx)
+        loss_value = total / n
+        if verbose:
+            print(f"pretrain epoch {epoch + 1}/{settings['epochs']}: loss {loss_value:.4f}")
+    policy.set_training_mode(False)
+    with th.no_grad():
+        greedy = policy.get_distribution(obs).mode()
+        accuracy = float((greedy == actions).all(dim=-1).float().mean())
+    return {
+        "env_steps": float(data["steps"]),
+        "episodes": float(data["episodes"]),
+        **{f"episodes_{k}": float(v) for k, v in data["by_source"].items()},
+        "loss": round(loss_value, 5),
+        "accuracy": round(accuracy, 5),
+        "cpu_seconds": round(time.process_time() - start, 2),
+    }
+
+
+__all__ = [
+    "PRETRAIN_DEFAULTS",
+    "SOURCES",
+    "canonical_terms",
+    "collect_demonstrations",
+    "pretrain_from_demonstrations",
+    "pretrain_settings",
+]
