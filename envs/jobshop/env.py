@@ -117,6 +117,20 @@ JOB_FEATURES: tuple[str, ...] = (
 MACHINE_FEATURES: tuple[str, ...] = ("ready_time", "remaining_work", "remaining_ops", "utilisation")
 
 
+def final_info(instance: JobShopInstance, makespan: int, starts: np.ndarray) -> dict[str, Any]:
+    """The info keys added at the end of an episode (single and batched envs alike)."""
+    upper = instance.upper_bound
+    return {
+        "instance": instance.name,
+        "makespan": makespan,
+        "lower_bound": instance.lower_bound,
+        "upper_bound": upper,
+        "optimal": instance.optimal,
+        "gap_pct": None if not upper else 100.0 * (makespan - upper) / upper,
+        "starts": starts,
+    }
+
+
 class JobShopEnv(gym.Env):
     """Job-shop scheduling by dispatching jobs; the full specification is the module docstring."""
 
@@ -348,18 +362,7 @@ class JobShopEnv(gym.Env):
         return obs, reward, terminated, False, info
 
     def _final_info(self) -> dict[str, Any]:
-        inst = self.instance
-        makespan = int(self._lb)
-        upper = inst.upper_bound
-        return {
-            "instance": inst.name,
-            "makespan": makespan,
-            "lower_bound": inst.lower_bound,
-            "upper_bound": upper,
-            "optimal": inst.optimal,
-            "gap_pct": None if not upper else 100.0 * (makespan - upper) / upper,
-            "starts": self._starts.copy(),
-        }
+        return final_info(self.instance, int(self._lb), self._starts.copy())
 
     # ---------------------------------------------------------------------- accessors
     @property

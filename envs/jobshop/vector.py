@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from discoverygym.envs.batched import BatchedVectorEnv
-from discoverygym.envs.jobshop.env import JOB_FEATURES, MACHINE_FEATURES, JobShopEnv
+from discoverygym.envs.jobshop.env import JOB_FEATURES, MACHINE_FEATURES, JobShopEnv, final_info
 from discoverygym.envs.jobshop.instances import JobShopInstance, generate_instance, load_instance
 
 __all__ = ["JobShopVectorEnv"]
@@ -456,17 +456,7 @@ class JobShopVectorEnv(BatchedVectorEnv):
 
     def _final_info(self, i: int) -> dict[str, Any]:
         inst = self._instances[i]
-        makespan = int(self._lb[i])
-        upper = inst.upper_bound
-        return {
-            "instance": inst.name,
-            "makespan": makespan,
-            "lower_bound": inst.lower_bound,
-            "upper_bound": upper,
-            "optimal": inst.optimal,
-            "gap_pct": None if not upper else 100.0 * (makespan - upper) / upper,
-            "starts": self._sched[i, : inst.num_jobs, : inst.num_operations].copy(),
-        }
+        return final_info(inst, int(self._lb[i]), self._sched[i, : inst.num_jobs, : inst.num_operations].copy())
 
     # ------------------------------------------------------------------ public
 
