@@ -122,13 +122,14 @@ def scaling(
     game: Annotated[Optional[list[str]], typer.Option(help="RL grids to run: binpacking, jobshop.")] = None,
     evolve_log: Annotated[Optional[list[Path]], typer.Option(help="samples.jsonl of an evolve run; repeat.")] = None,
     tiny: Annotated[bool, typer.Option(help="2 x 2 grids with a few hundred steps (smoke test).")] = False,
+    reuse: Annotated[bool, typer.Option(help="Reuse the RL points of --out/scaling.json (no training).")] = False,
 ) -> None:
-    """Quality against compute: RL width x steps grids and evolution logs, power-law fits (~40 min)."""
+    """Quality against compute: RL width x steps grids and evolution logs, power-law fits (~30 min)."""
     from discoverygym.experiments import scaling as study
 
     games = game or [g.game for g in study.DEFAULT_GRIDS]
     grids = study.tiny_grids(games) if tiny else tuple(g for g in study.DEFAULT_GRIDS if g.game in games)
-    results = study.run_scaling(out, grids, evolve_logs=evolve_log or (), console=console)
+    results = study.run_scaling(out, grids, evolve_logs=evolve_log or (), console=console, reuse=reuse)
     for name, fit in results["fits"].items():
         console.print(f"{name}: exponent {fit['b']:.3f} [{fit['b_low']:.3f}, {fit['b_high']:.3f}]")
     console.print(f"Wrote {out}/scaling.md, scaling.json and scaling.png ({results['seconds']:.0f} s).")

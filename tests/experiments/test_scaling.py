@@ -34,14 +34,15 @@ def test_reading_says_when_there_is_no_trend() -> None:
     assert "divides the gap by about 1.41" in reading(steep, "steps")
 
 
-def test_evolution_curve_is_the_best_so_far(tmp_path: Path) -> None:
+def test_evolution_curve_is_the_best_so_far_at_each_improvement(tmp_path: Path) -> None:
     rows = [{"ok": True, "score": -5.0, "validation": -5.5}, {"ok": False, "score": None},
             {"ok": True, "score": -4.0}, {"ok": True, "score": -4.5, "validation": -4.2}]
     log = tmp_path / "samples.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    x, gap = evolution_curve(log)
-    assert x.tolist() == [1, 2, 3, 4] and gap.tolist() == [5.5, 5.5, 5.5, 4.2]
-    assert evolution_curve(log, split="train")[1].tolist() == [5.0, 5.0, 4.0, 4.0]
+    x, gap = evolution_curve(log)  # the improvements (and the last sample)
+    assert x.tolist() == [1, 4] and gap.tolist() == [5.5, 4.2]
+    x, gap = evolution_curve(log, split="train")
+    assert x.tolist() == [1, 3, 4] and gap.tolist() == [5.0, 4.0, 4.0]
 
 
 def test_tiny_study_end_to_end(tmp_path: Path) -> None:
@@ -55,3 +56,14 @@ def test_tiny_study_end_to_end(tmp_path: Path) -> None:
     report = (tmp_path / "out" / "scaling.md").read_text()
     assert "## RL on binpacking" in report and "exponent b" in report
     assert (tmp_path / "out" / "scaling.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_reuse_reanalyses_without_training(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    points = [{"game": "binpacking", "width": w, "steps": s, "cpu_seconds": float(s) / 100, "gap": 10.0 * s ** -0.3}
+              for w in (8, 32) for s in (1_000, 4_000, 16_000)]
+    (out / "scaling.json").write_text(json.dumps({"rl": points, "seconds": 12.0}))
+    results = run_scaling(out, tiny_grids(["binpacking"]), reuse=True)
+    assert results["rl"] == points and abs(results["fits"]["binpacking/all"]["b"] - 0.3) < 1e-6
+    assert not (out / "runs").exists(), "nothing was trained"
