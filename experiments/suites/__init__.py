@@ -20,10 +20,12 @@ class Suite(ABC):
 
     game: str
     env_id: str
+    default_datasets: tuple[str, ...] = ()
+    full_datasets: tuple[str, ...] = ()
 
-    @abstractmethod
     def datasets(self, full: bool = False) -> list[str]:
         """Dataset names `compare` runs: a documented default subset, or every set."""
+        return list(self.full_datasets if full else self.default_datasets)
 
     @abstractmethod
     def agent_names(self) -> list[str]:

@@ -48,8 +48,8 @@ class BinPackingSuite(Suite):
     game = "binpacking"
     env_id = "discoverygym/OnlineBinPacking-v0"
 
-    def datasets(self, full: bool = False) -> list[str]:
-        return list(FULL_DATASETS if full else DEFAULT_DATASETS)
+    default_datasets = tuple(DEFAULT_DATASETS)
+    full_datasets = tuple(FULL_DATASETS)
 
     def agent_names(self) -> list[str]:
         return [*BINPACKING_AGENTS, "limit", *shipped_agents(self.game)]

@@ -47,8 +47,8 @@ class JobShopSuite(Suite):
     game = "jobshop"
     env_id = "discoverygym/JobShop-v0"
 
-    def datasets(self, full: bool = False) -> list[str]:
-        return list(FULL_DATASETS if full else DEFAULT_DATASETS)
+    default_datasets = tuple(DEFAULT_DATASETS)
+    full_datasets = tuple(FULL_DATASETS)
 
     def agent_names(self) -> list[str]:
         return [*RULES, "random", "cpsat", *shipped_agents(self.game)]

@@ -76,8 +76,8 @@ class TensorSuite(Suite):
     game = "tensor"
     env_id = "discoverygym/TensorDecomposition-v0"
 
-    def datasets(self, full: bool = False) -> list[str]:
-        return list(FULL_DATASETS if full else DEFAULT_DATASETS)
+    default_datasets = tuple(DEFAULT_DATASETS)
+    full_datasets = tuple(FULL_DATASETS)
 
     def agent_names(self) -> list[str]:
         return [*AGENTS, *(name for name, path in shipped_agents(self.game).items() if path.suffix == ".zip")]
