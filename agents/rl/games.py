@@ -85,21 +85,11 @@ def _jobshop_episodes(dataset: str, env_kwargs: dict[str, Any]) -> list[Episode]
 def _jobshop_gaps(finals: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Gap to the best upper bound (else the best lower bound, e.g. the trivial one of generated
     instances) per instance, as the suite computes it; every schedule is verified by the checker."""
-    from discoverygym.envs.jobshop.checker import check_schedule
+    from discoverygym.envs.jobshop.checker import verified_gap_pct
     from discoverygym.envs.jobshop.instances import load_instance
 
-    gaps, uppers = [], []
-    for final in finals:
-        instance = load_instance(final["instance"])
-        makespan = check_schedule(instance, final["starts"])
-        if makespan != final["makespan"]:
-            raise AssertionError(
-                f"{instance.name}: env makespan {final['makespan']} != checker {makespan}"
-            )
-        upper = instance.upper_bound or instance.best_lower_bound
-        gaps.append(100.0 * (makespan - upper) / upper)
-        uppers.append(upper)
-    return np.array(gaps), np.array(uppers)
+    measured = [verified_gap_pct(load_instance(f["instance"]), f["starts"], f["makespan"]) for f in finals]
+    return np.array([gap for gap, _ in measured]), np.array([upper for _, upper in measured])
 
 
 def _jobshop_summary(finals: list[dict[str, Any]], dataset: str) -> dict[str, float]:
@@ -202,8 +192,9 @@ def _binpacking_records(
 # --- tensor ---------------------------------------------------------------------------------
 
 
-def _tensor_dataset(dataset: str) -> tuple[int, int, int, str, int]:
-    """``NxMxP[-mod2][:synthetic=R,n=K]`` -> (n, m, p, field, K synthetic targets of rank R or 0)."""
+def _tensor_dataset(dataset: str) -> tuple[int, int, int, str, int, int]:
+    """``NxMxP[-mod2][:synthetic=R,n=K]`` -> (n, m, p, field, K, R): K synthetic targets of rank R
+    (K = 0: the matmul tensor)."""
     from discoverygym.experiments.suites.tensor import parse_dataset
 
     name, _, extra = dataset.partition(":")
@@ -212,13 +203,12 @@ def _tensor_dataset(dataset: str) -> tuple[int, int, int, str, int]:
     unknown = set(params) - {"synthetic", "n"}
     if unknown or ("n" in params) != ("synthetic" in params):
         raise KeyError(f"tensor dataset {dataset!r}: expected NxMxP[-mod2][:synthetic=R,n=K]")
-    return n, m, p, field, int(params.get("n", 0)) * 1000 + int(params.get("synthetic", 0))
+    return n, m, p, field, int(params.get("n", 0)), int(params.get("synthetic", 0))
 
 
 def _tensor_episodes(dataset: str, env_kwargs: dict[str, Any]) -> list[Episode]:
-    n, m, p, field, packed = _tensor_dataset(dataset)
+    n, m, p, field, count, rank = _tensor_dataset(dataset)
     kwargs = {**env_kwargs, "n": n, "m": m, "p": p, "field": field}
-    count, rank = divmod(packed, 1000)
     if not count:
         return [(kwargs, {"target": "matmul"})]
     return [(kwargs, {"target": "synthetic", "rank": rank}) for _ in range(count)]
@@ -245,8 +235,8 @@ def _tensor_records(
     from discoverygym.envs.tensor.known import best_known_rank
     from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
 
-    n, m, p, field, packed = _tensor_dataset(dataset)
-    if packed:
+    n, m, p, field, synthetic, _ = _tensor_dataset(dataset)
+    if synthetic:
         raise KeyError(
             f"records are for the matmul tensors ('{n}x{m}x{p}'), not synthetic sets like {dataset!r}"
         )

@@ -59,3 +59,17 @@ def check_schedule(instance: JobShopInstance, starts: np.ndarray) -> int:
 def makespan(instance: JobShopInstance, starts: np.ndarray) -> int:
     """The latest operation end (0 for an empty instance)."""
     return int((np.asarray(starts) + instance.durations).max(initial=0))
+
+
+def verified_gap_pct(instance: JobShopInstance, starts: np.ndarray, reported_makespan: int) -> tuple[float, int]:
+    """(gap in % to the best upper bound, that bound) of a schedule, after checking it.
+
+    Raises `ScheduleError` for an infeasible schedule and AssertionError when the makespan a
+    player reported differs from the checked one. Instances without a known upper bound
+    (generated ones) are measured against their best lower bound.
+    """
+    makespan = check_schedule(instance, starts)
+    if makespan != reported_makespan:
+        raise AssertionError(f"{instance.name}: reported makespan {reported_makespan} != checker {makespan}")
+    upper = instance.upper_bound or instance.best_lower_bound
+    return 100.0 * (makespan - upper) / upper, upper

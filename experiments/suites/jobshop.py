@@ -28,7 +28,7 @@ import numpy as np
 
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.jobshop import RULES, CpSatAgent, rule_agent
-from discoverygym.envs.jobshop.checker import check_schedule
+from discoverygym.envs.jobshop.checker import check_schedule, verified_gap_pct
 from discoverygym.envs.jobshop.env import JobShopEnv
 from discoverygym.envs.jobshop.instances import TAILLARD_SIZES, load_instance, resolve_dataset
 from discoverygym.experiments.records import Record
@@ -79,12 +79,8 @@ class JobShopSuite(Suite):
             instance = load_instance(name)
             env = JobShopEnv(instance=instance)
             result = run_episode(env, player, seed=0)
-            info = result.final_info
-            makespan = check_schedule(instance, info["starts"])
-            if makespan != info["makespan"]:
-                raise AssertionError(f"{agent} on {name}: env makespan {info['makespan']} != checker {makespan}")
-            upper = instance.upper_bound or instance.best_lower_bound
-            gaps.append(100.0 * (makespan - upper) / upper)
+            gap, upper = verified_gap_pct(instance, result.final_info["starts"], result.final_info["makespan"])
+            gaps.append(gap)
             uppers.append(upper)
         gap = float(np.mean(gaps))
         return [
