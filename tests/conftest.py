@@ -15,6 +15,10 @@ settings.register_profile(
 )
 settings.load_profile("ci")
 
+# A local Ray instance started on a loaded 2-core machine can take longer than Ray's default
+# 10 s to register its node (seen while an evolution run shared the cores).
+os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
+
 
 @pytest.fixture(autouse=True)
 def _wandb_offline(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,6 +54,8 @@ def evolve(
     temperature_period: Annotated[int, typer.Option(help="Temperature schedule period (programs).")] = 30_000,
     reset_period: Annotated[float, typer.Option(help="Island reset period in seconds.")] = 4 * 3600,
     reset_every_samples: Annotated[int, typer.Option(help="Also reset every N samples (0: off).")] = 0,
+    seed_variants: Annotated[bool, typer.Option(help="Seed the islands with the game's equivalent "
+                                                     "formulations of the seed in turn.")] = True,
     llm_temperature: Annotated[float, typer.Option(help="LLM sampling temperature.")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="Max tokens per completion.")] = 384,
     llm_threads: Annotated[int, typer.Option(help="CPU threads of the embedded LLM.")] = 1,
@@ -63,6 +65,9 @@ def evolve(
     validation: Annotated[Optional[list[str]], typer.Option(help="Override the validation datasets.")] = None,
     test: Annotated[Optional[list[str]], typer.Option(help="Override the test datasets.")] = None,
     checkpoint_every: Annotated[float, typer.Option(help="Periodic checkpoint, seconds.")] = 60.0,
+    ship: Annotated[Optional[Path], typer.Option(help="After the run, export the best program to "
+                                                 "this .py path with the run's summary and "
+                                                 "progress curve beside it.")] = None,
     wandb: Annotated[bool, typer.Option(help="Log to W&B (offline unless WANDB_MODE/API key).")] = True,
     wandb_project: Annotated[str, typer.Option(help="W&B project.")] = "discoverygym-evolve",
 ) -> None:
@@ -94,7 +99,7 @@ def evolve(
             limits=SandboxLimits(timeout_s=timeout, memory_mb=memory_mb),
             train_datasets=tuple(train) if train else None,
             validation_datasets=tuple(validation) if validation else None,
-            test_datasets=tuple(test) if test else None)
+            test_datasets=tuple(test) if test else None, seed_variants=seed_variants)
         backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,
                                                    temperature=llm_temperature, seed=seed),
                                threads=llm_threads)
@@ -126,6 +131,12 @@ def evolve(
     console.print(f"best program: {result.best_path}  scores: "
                   + ", ".join(f"{k} {v:.4f}" for k, v in result.best_scores.items() if v is not None))
     console.print(f"log: {run_dir / 'samples.jsonl'}  checkpoint: {run_dir / 'checkpoint.json'}")
+    if ship is not None and result.best_path is not None:
+        from discoverygym.agents.evolution.export import ship_program
+
+        shipped = ship_program(run_dir, ship)
+        console.print(f"shipped: {shipped} (+ {shipped.with_suffix('.summary.json').name}, "
+                      f"{shipped.with_suffix('.curve.png').name})")
 
 
 app = typer.Typer(add_completion=False)

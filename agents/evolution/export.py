@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from discoverygym.agents.evolution import code
-from discoverygym.agents.evolution.checkpoint import atomic_write_text
+from discoverygym.agents.evolution.checkpoint import atomic_write_text, load_checkpoint
 from discoverygym.agents.evolution.games import get_game
 
 MARK = "# metadata: "
@@ -90,29 +90,42 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
             errors[kind] = errors.get(kind, 0) + 1
     valid = [r for r in rows if r.get("ok")]
     llm_s = sum(r.get("llm_seconds") or 0.0 for r in rows)
+    tokens = {kind: round(sum((r.get("tokens") or {}).get(kind, 0.0) for r in rows))
+              for kind in ("prompt", "completion")}
     eval_s = sum(r.get("eval_seconds") or 0.0 for r in rows)
     wall_s = rows[-1]["time"] - rows[0]["time"]
     best_train = max((r["score"] for r in valid), default=None)
     improvements = [{"sample": r["sample"], "train": r["score"], "validation": r.get("validation")}
                     for r in rows if r.get("improved")]
+    stats = (load_checkpoint(Path(run_dir)) or {}).get("stats", {})
+    seed = {"train": stats.get("seed_train"), "validation": stats.get("seed_validation")}
     return {"samples": len(rows), "valid": len(valid), "valid_fraction": len(valid) / len(rows),
-            "failures": errors, "llm_seconds": round(llm_s, 1), "eval_seconds": round(eval_s, 1),
+            "failures": errors, "llm_seconds": round(llm_s, 1), "llm_tokens": tokens,
+            "eval_seconds": round(eval_s, 1),
             "wall_seconds": round(wall_s, 1), "samples_per_s": len(rows) / wall_s if wall_s > 0 else None,
-            "best_train": best_train, "improvements": improvements}
+            "best_train": best_train, "seed": seed, "improvements": improvements}
 
 
 def ship_program(run_dir: Path, out: Path) -> Path:
     """Copy a run's best program to `out` with the run's compute in its metadata, and write
-    `<out stem>.summary.json` (the log summary) beside it."""
+    `<out stem>.summary.json` (the log summary and its progress curve) and `<out stem>.curve.png`
+    beside it."""
+    from discoverygym.agents.evolution.curve import plot_curve, progress_curve
+
     run_dir, out = Path(run_dir), Path(out)
     best = run_dir / "best.py"
     metadata = read_metadata(best)
     summary = run_summary(run_dir)
     metadata["compute"] = {"llm_samples": summary["samples"], "llm_seconds": summary["llm_seconds"],
+                           "llm_tokens": sum(summary["llm_tokens"].values()),
                            "eval_seconds": summary["eval_seconds"],
                            "cpu_seconds": round(summary["llm_seconds"] + summary["eval_seconds"], 1)}
     metadata["samples"] = summary["samples"]
     source = ast.unparse(code.function_node(best.read_text(), get_game(metadata["game"]).function_name))
     write_program(out, source, metadata["game"], {k: v for k, v in metadata.items() if k != "game"})
+    summary["curve"] = progress_curve(run_dir)
     atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
+    seed = {split: value for split, value in summary.get("seed", {}).items() if value is not None}
+    plot_curve(run_dir, out.with_suffix(".curve.png"), seed_scores=seed,
+               title=f"{metadata['game']}: {metadata.get('llm')}, seed {metadata.get('seed')}")
     return out

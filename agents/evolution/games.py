@@ -26,7 +26,15 @@ class GameSpec:
     metric: str  # what the score means, for headers and logs
     timeout_s: float = 60.0  # per evaluation of one split
     agent_factory: str = ""  # "module:function" building an Agent from the evolved callable
+    # Other formulations of the seed that play exactly the same moves (a test checks it): the
+    # search spreads the seed and these over the islands, so that the LLM starts from
+    # different code to vary, not from one line copied ten times.
+    seed_variants: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+
+    def seeds(self) -> tuple[str, ...]:
+        """The seed followed by its equivalent variants."""
+        return (self.seed, *self.seed_variants)
 
     def datasets(self, split: str) -> tuple[str, ...]:
         """Dataset names of `split` (KeyError listing the known splits)."""
@@ -52,6 +60,15 @@ BINPACKING_SEED = '''def priority(item: float, bins: np.ndarray) -> np.ndarray:
     return -(bins - item)
 '''
 
+# Best fit written four more ways (the item goes to the feasible bin it fills most tightly).
+BINPACKING_SEED_VARIANTS = tuple(
+    BINPACKING_SEED.replace("    return -(bins - item)\n", body) for body in (
+        "    return np.where(bins >= item, item - bins, -np.inf)\n",
+        "    remaining = bins - item\n    return -remaining\n",
+        "    return 1.0 / (1.0 + bins - item)\n",
+        "    waste = bins - item\n    priorities = -waste\n    return priorities\n",
+    ))
+
 BINPACKING = GameSpec(
     name="binpacking",
     function_name="priority",
@@ -68,6 +85,7 @@ BINPACKING = GameSpec(
     metric="minus the excess bins over L1 in percent, averaged over the split's datasets",
     timeout_s=120.0,
     agent_factory="discoverygym.agents.evolution.scorers:binpacking_agent",
+    seed_variants=BINPACKING_SEED_VARIANTS,
 )
 
 JOBSHOP_PREAMBLE = '''"""Finds a dispatching rule for job-shop scheduling: a score per job, the best job goes next."""

@@ -28,7 +28,8 @@ STOP = ["\ndef ", "\nclass ", "\nif __name__", "\n\n\n", "\n@", "\nimport ", "\n
 
 @runtime_checkable
 class LLMBackend(Protocol):
-    """Anything that continues a prompt."""
+    """Anything that continues a prompt (`tokens`, optional: cumulative prompt/completion
+    token counts, which the search logs as compute)."""
 
     name: str
 
@@ -67,6 +68,7 @@ class LlamaCppBackend:
         self.llama = Llama(model_path=self.model_path, n_ctx=n_ctx, seed=self.sampling.seed,
                            n_threads=n_threads, verbose=False)
         self.calls = 0
+        self.tokens = {"prompt": 0, "completion": 0}
 
     def sample(self, prompt: str, n: int = 1) -> list[str]:
         out = []
@@ -76,6 +78,7 @@ class LlamaCppBackend:
                 prompt, max_tokens=self.sampling.max_tokens, temperature=self.sampling.temperature,
                 top_p=self.sampling.top_p, stop=STOP, seed=self.sampling.seed + self.calls,
             )
+            count_tokens(self.tokens, response)
             out.append(response["choices"][0]["text"])
         return out
 
@@ -106,6 +109,7 @@ class OpenAIBackend:
         self.timeout_s = timeout_s
         self.retries = retries
         self.name = f"openai{'-chat' if chat else ''}:{model}@{self.base_url}"
+        self.tokens = {"prompt": 0, "completion": 0}
 
     def _post(self, path: str, payload: dict) -> dict:
         request = urllib.request.Request(
@@ -132,6 +136,7 @@ class OpenAIBackend:
                   "temperature": self.sampling.temperature, "top_p": self.sampling.top_p}
         if not self.chat:
             data = self._post("/completions", {**common, "prompt": prompt, "stop": STOP[:4]})
+            count_tokens(self.tokens, data)
             return [choice.get("text", "") for choice in data["choices"]][:n]
         messages = [
             {"role": "system", "content": "You improve Python heuristics. Reply with only the "
@@ -139,7 +144,15 @@ class OpenAIBackend:
             {"role": "user", "content": prompt},
         ]
         data = self._post("/chat/completions", {**common, "messages": messages})
+        count_tokens(self.tokens, data)
         return [extract_code(choice["message"]["content"]) for choice in data["choices"]][:n]
+
+
+def count_tokens(totals: dict[str, int], response: dict) -> None:
+    """Add a response's `usage` (prompt and completion tokens) to `totals` (absent: nothing)."""
+    usage = response.get("usage") or {}
+    totals["prompt"] += int(usage.get("prompt_tokens") or 0)
+    totals["completion"] += int(usage.get("completion_tokens") or 0)
 
 
 def extract_code(reply: str) -> str:

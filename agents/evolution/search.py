@@ -42,6 +42,7 @@ class EvolutionConfig:
     validation_datasets: tuple[str, ...] | None = None
     test_datasets: tuple[str, ...] | None = None
     evaluate_test: bool = True
+    seed_variants: bool = True  # spread the game's equivalent seed formulations over the islands
 
 
 @dataclass
@@ -53,10 +54,13 @@ class Stats:
     duplicates: int = 0
     best_train: float | None = None
     best_validation: float | None = None
+    seed_train: float | None = None
     seed_validation: float | None = None
     elapsed_s: float = 0.0
     llm_s: float = 0.0
     eval_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     last_error: str | None = None
 
     @property
@@ -165,12 +169,20 @@ class Evolution:
 
     # --- the loop -------------------------------------------------------------------------
     def _seed(self) -> None:
+        """Score the seed; register it (and its equivalent variants, one per island in turn)."""
         result = self._evaluate(self.spec.seed, "train")
         if not result.ok:
             raise RuntimeError(f"the seed program of {self.spec.name} fails: {result.error}")
-        self.database.register(Program(code.normalise(self.spec.seed, self.spec.function_name),
-                                       result.score, result.scores, 0), None)
-        self.stats.best_train = result.score
+        seeds = self.spec.seeds() if self.config.seed_variants else (self.spec.seed,)
+        for variant in seeds[1:]:
+            check = self._evaluate(variant, "train")
+            if not check.ok or check.scores != result.scores:
+                raise RuntimeError(f"a seed variant of {self.spec.name} does not play as the seed "
+                                   f"({check.error or check.score}):\n{variant}")
+        for island in range(self.config.database.num_islands):
+            source = code.normalise(seeds[island % len(seeds)], self.spec.function_name)
+            self.database.register(Program(source, result.score, result.scores, 0), island)
+        self.stats.best_train = self.stats.seed_train = result.score
         validation = self._evaluate(self.spec.seed, "validation")
         self.stats.seed_validation = validation.score
         self._consider_best(self.spec.seed, 0, result, validation)
@@ -196,6 +208,7 @@ class Evolution:
             "sample": self.best["sample"], "llm": self.llm.name, "seed": self.config.seed,
             "datasets": {s: list(self._datasets(s)) for s in ("train", "validation", "test")},
             "compute": {"llm_samples": self.stats.samples, "llm_seconds": round(self.stats.llm_s, 1),
+                        "llm_tokens": self.stats.prompt_tokens + self.stats.completion_tokens,
                         "eval_seconds": round(self.stats.eval_s, 1),
                         "cpu_seconds": round(self.stats.llm_s + self.stats.eval_s, 1)},
         })
@@ -277,6 +290,7 @@ class Evolution:
         """One prompt, `samples_per_prompt` completions: log the unusable, queue the rest."""
         prompt = self.database.prompt()
         t0 = time.perf_counter()
+        tokens_before = dict(getattr(self.llm, "tokens", None) or {})
         try:
             completions = self.llm.sample(prompt.text, self.config.samples_per_prompt)
         except Exception as error:  # noqa: BLE001 - a failing server must not end the run
@@ -285,13 +299,19 @@ class Evolution:
             return
         self.stats.llm_s += time.perf_counter() - t0
         llm_seconds = (time.perf_counter() - t0) / max(1, len(completions))
+        tokens = {key: value - tokens_before.get(key, 0)
+                  for key, value in (getattr(self.llm, "tokens", None) or {}).items()}
+        self.stats.prompt_tokens += tokens.get("prompt", 0)
+        self.stats.completion_tokens += tokens.get("completion", 0)
         for completion in completions:
             if not may_sample():
                 break
             self.next_id += 1
             record = {"sample": self.next_id, "time": time.time(), "island": prompt.island,
                       "parents": prompt.parents, "prompt": prompt.text, "completion": completion,
-                      "llm_seconds": round(llm_seconds, 3), "source": None, "ok": False,
+                      "llm_seconds": round(llm_seconds, 3),
+                      "tokens": {k: round(v / max(1, len(completions)), 1) for k, v in tokens.items()},
+                      "source": None, "ok": False,
                       "score": None, "scores": {}, "error": None}
             try:
                 source = code.trim_completion(prompt.header, completion, self.spec.function_name)

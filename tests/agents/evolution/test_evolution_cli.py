@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -42,9 +43,20 @@ def test_evolve_command_with_wandb_offline_and_resume(url, tmp_path, monkeypatch
     assert list((run_dir / "wandb").glob("offline-run-*"))
     again = CliRunner().invoke(app, [*args, "--samples", "6"])
     assert again.exit_code != 0 and "--resume" in again.output
-    resumed = CliRunner().invoke(app, [*args, "--samples", "6", "--resume", "--no-wandb"])
+    shipped = tmp_path / "models" / "evolved_tiny.py"
+    resumed = CliRunner().invoke(app, [*args, "--samples", "6", "--resume", "--no-wandb",
+                                       "--ship", str(shipped)])
     assert resumed.exit_code == 0, resumed.output
     assert len(list(read_log(run_dir))) == 6
+    # The shipped program carries the whole run's compute; its summary has the curve and seed.
+    assert read_metadata(shipped)["compute"]["llm_samples"] == 6
+    summary = json.loads(shipped.with_suffix(".summary.json").read_text())
+    assert summary["samples"] == 6 and summary["curve"][-1]["sample"] == 6
+    # Token counts from the server's `usage`: 100 prompt and 7 completion tokens per sample
+    # (2 samples per prompt), the LLM's compute.
+    assert summary["llm_tokens"] == {"prompt": 300, "completion": 42}
+    assert summary["seed"]["train"] is not None and summary["seed"]["validation"] is not None
+    assert shipped.with_suffix(".curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        payload = json.dumps({"object": "text_completion", "choices": choices}).encode()
+        usage = {"prompt_tokens": 100, "completion_tokens": 7 * len(choices)}  # as servers report
+        payload = json.dumps({"object": "text_completion", "choices": choices, "usage": usage}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -71,6 +72,7 @@ def test_openai_completion_mode_over_http(server, monkeypatch):
     assert request["path"] == "/v1/completions" and request["model"] == "tiny-coder"
     assert request["auth"] == "Bearer sk-test" and request["max_tokens"] == 50
     assert request["prompt"] == "def priority(item, bins):\n" and request["n"] == 3
+    assert backend.tokens == {"prompt": 100, "completion": 21}  # the server's `usage`
 
 
 def test_openai_chat_mode_extracts_code_and_retries(server):
@@ -113,3 +115,4 @@ def test_embedded_gemma_samples():
     out = backend.sample(prompt, n=2)
     assert len(out) == 2 and all(isinstance(text, str) for text in out)
     assert any(text.strip() for text in out)
+    assert backend.tokens["prompt"] > 50 and 0 < backend.tokens["completion"] <= 2 * 48

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from discoverygym.agents.evolution import (
+    GAMES,
+    DatabaseConfig,
     ScriptedBackend,
     SandboxLimits,
     evaluate_program,
@@ -20,6 +22,7 @@ from discoverygym.agents.evolution import (
     load_function,
     run_evolution,
 )
+from discoverygym.agents.evolution import code
 from discoverygym.agents.evolution.checkpoint import load_checkpoint
 from discoverygym.agents.evolution.export import read_metadata
 from discoverygym.agents.evolution.samplelog import read_log
@@ -75,11 +78,12 @@ def test_evolve_smoke_with_adversarial_llm(tmp_path):
     assert all(r["prompt"].rstrip().endswith('"""Improved version of `priority_v0`."""')
                or "priority_v1" in r["prompt"] for r in records)
     assert result.stats.samples == 8 and result.stats.valid == 2
-    # The database holds the seed and the valid programs only.
+    # The database holds the seed (in its equivalent forms) and the valid programs only.
     state = load_checkpoint(tmp_path)
     sources = {p["source"] for island in state["database"]["islands"] for p in island["programs"]}
     assert all("nan" not in s and "while" not in s and "ones" not in s for s in sources)
-    assert len(sources) == 3
+    seeds = {code.normalise(s) for s in get_game("binpacking").seeds()[:config.database.num_islands]}
+    assert seeds <= sources and len(sources - seeds) == 2
     # The best program is exported with its header and loads as a function.
     assert result.best_path is not None and result.best_path.exists()
     meta = read_metadata(result.best_path)
@@ -131,3 +135,42 @@ def test_existing_run_dir_needs_resume(tmp_path):
     (tmp_path / "checkpoint.json").write_text(json.dumps({}))
     with pytest.raises(FileExistsError, match="--resume"):
         run_evolution("binpacking", ScriptedBackend(["    return bins\n"]), tmp_path, samples=1)
+
+
+SMALL_TRAIN = {"binpacking": ("weibull-1k:seed=3,count=2",)}
+
+
+@pytest.mark.parametrize("game", [name for name, spec in GAMES.items() if spec.seed_variants])
+def test_seed_variants_play_as_the_seed(game):
+    spec = get_game(game)
+    data = SMALL_TRAIN[game]
+    seed = evaluate_program(spec.seed, game, "train", datasets=data)
+    assert seed.ok, seed.error
+    for variant in spec.seed_variants:
+        result = evaluate_program(variant, game, "train", datasets=data)
+        assert result.ok and result.scores == seed.scores, (variant, result.error)
+        assert code.normalise(variant) != code.normalise(spec.seed)
+
+
+def test_islands_start_from_the_seed_variants_in_turn(tmp_path):
+    config = evolve_worker.config(evaluate_test=False)
+    config.database = DatabaseConfig(num_islands=7)
+    run_evolution("binpacking", ScriptedBackend(["    return bins\n"]), tmp_path, samples=1,
+                  config=config)
+    islands = load_checkpoint(tmp_path)["database"]["islands"]
+    seeds = [code.normalise(s) for s in get_game("binpacking").seeds()]
+    assert len(seeds) == 5
+    assert [island["programs"][0]["source"] for island in islands] == [seeds[i % 5] for i in range(7)]
+
+
+def test_a_seed_variant_that_plays_differently_is_refused(tmp_path):
+    import dataclasses
+
+    from discoverygym.agents.evolution.search import Evolution
+
+    spec = get_game("binpacking")
+    broken = dataclasses.replace(spec, seed_variants=(spec.seed.replace("-(bins - item)", "bins - item"),))
+    evolution = Evolution(broken, ScriptedBackend(["    return bins\n"]), tmp_path,
+                          evolve_worker.config(evaluate_test=False))
+    with pytest.raises(RuntimeError, match="does not play as the seed"):
+        evolution.run(samples=1)
