@@ -22,6 +22,10 @@ def function_node(source: str, name: str | None = None) -> ast.FunctionDef:
         tree = ast.parse(source)
     except SyntaxError as error:
         raise ProgramError(f"syntax error at line {error.lineno}: {error.msg}") from None
+    except (ValueError, RecursionError, MemoryError, SystemError) as error:
+        # Null bytes (ValueError on 3.11), nesting too deep for the parser, or CPython 3.11's
+        # "AST constructor recursion depth mismatch" after such an error: not a program we run.
+        raise ProgramError(f"cannot parse: {type(error).__name__}: {error}") from None
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
     if name is not None:
         functions = [node for node in functions if node.name == name]

@@ -81,6 +81,17 @@ def softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
     return weights / weights.sum()
 
 
+def _renders(source: str) -> bool:
+    """Whether a stored program parses again. Every stored program parsed once; CPython 3.11 can
+    still fail a later parse of a long expression ("AST constructor recursion depth mismatch"),
+    and one such program must not end a run: the prompt leaves it out."""
+    try:
+        code.function_node(source)
+    except code.ProgramError:
+        return False
+    return True
+
+
 class Island:
     """A sub-population: clusters of programs by signature."""
 
@@ -204,6 +215,9 @@ class ProgramDatabase:
         if not programs:
             raise RuntimeError("the database is empty: register the seed program first")
         name = self.function_name
+        programs = [p for p in programs if _renders(p.source)]  # see _renders
+        if not programs:
+            raise code.ProgramError(f"no program of island {island} could be rendered")
         versions = []
         for index, program in enumerate(programs):
             doc = f"Improved version of `{name}_v{index - 1}`." if index >= 1 else self.docstring

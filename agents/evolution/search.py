@@ -288,7 +288,11 @@ class Evolution:
     def _sample_batch(self, queue: deque, may_sample: Callable[[], bool],
                       progress: Callable[[Stats], None] | None) -> None:
         """One prompt, `samples_per_prompt` completions: log the unusable, queue the rest."""
-        prompt = self.database.prompt()
+        try:
+            prompt = self.database.prompt()
+        except code.ProgramError as error:  # nothing on the drawn island renders: draw again
+            self.stats.last_error = f"prompt: {error}"
+            return
         t0 = time.perf_counter()
         tokens_before = dict(getattr(self.llm, "tokens", None) or {})
         try:

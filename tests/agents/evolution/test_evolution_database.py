@@ -168,3 +168,28 @@ def test_trim_completion_keeps_the_function_body():
     assert "y =" not in code.trim_completion(header, truncated, "priority")
     with pytest.raises(code.ProgramError):
         code.trim_completion(header, "", "priority")
+
+
+def test_prompt_leaves_out_a_program_that_no_longer_parses(monkeypatch):
+    """CPython 3.11 can fail to re-parse a stored long expression (seen in a one-hour run:
+    "AST constructor recursion depth mismatch"); the prompt must go on without it."""
+    db = ProgramDatabase(DatabaseConfig(num_islands=1, functions_per_prompt=2), "import numpy as np\n")
+    good = Program("def priority(item, bins):\n    return -(bins - item)\n", -4.0, {"a": -4.0})
+    bad = Program("def priority(item, bins):\n    return bins - item - 1\n", -3.0, {"a": -3.0})
+    db.register(good, 0)
+    db.register(bad, 0)
+    real_parse = ast.parse
+
+    def flaky_parse(source, *args, **kwargs):
+        if "- 1" in source:
+            raise SystemError("AST constructor recursion depth mismatch (before=54, after=18)")
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(code.ast, "parse", flaky_parse)
+    prompt = db.prompt(0)
+    assert "return -(bins - item)" in prompt.text and "- 1" not in prompt.text
+    assert prompt.version == 1
+    with pytest.raises(code.ProgramError, match="cannot parse: SystemError"):
+        code.function_node(bad.source)
+    with pytest.raises(code.ProgramError):  # null bytes: ValueError on 3.11, SyntaxError later
+        code.function_node("def priority(item, bins):\n    return bins\0\n")
