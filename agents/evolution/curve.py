@@ -13,11 +13,17 @@ from typing import Any
 from discoverygym.agents.evolution.samplelog import read_log
 
 
-def progress_curve(run_dir: Path) -> list[dict[str, Any]]:
-    """Points `{sample, seconds, best_train, best_validation}` where either best changed."""
+def _rows(run_dir: Path) -> list[dict[str, Any]]:
     rows = list(read_log(Path(run_dir)))
     if not rows:
         raise ValueError(f"{run_dir}: no samples logged")
+    return rows
+
+
+def progress_curve(run_dir: Path, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Points `{sample, seconds, best_train, best_validation}` where either best changed
+    (`rows`: the log's records, when already read)."""
+    rows = rows if rows is not None else _rows(run_dir)
     start = rows[0]["time"]
     best_train = best_validation = None
     points: list[dict[str, Any]] = []
@@ -34,9 +40,10 @@ def progress_curve(run_dir: Path) -> list[dict[str, Any]]:
     return points
 
 
-def valid_fraction_by_window(run_dir: Path, window: int = 100) -> list[tuple[int, float]]:
+def valid_fraction_by_window(run_dir: Path, window: int = 100,
+                             rows: list[dict[str, Any]] | None = None) -> list[tuple[int, float]]:
     """(last sample of the window, fraction of valid programs in it) for consecutive windows."""
-    rows = list(read_log(Path(run_dir)))
+    rows = rows if rows is not None else _rows(run_dir)
     return [(min(start + window, len(rows)),
              sum(bool(r.get("ok")) for r in rows[start:start + window]) / len(rows[start:start + window]))
             for start in range(0, len(rows), window)]
@@ -50,8 +57,9 @@ def plot_curve(run_dir: Path, out: Path, *, seed_scores: dict[str, float] | None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = progress_curve(run_dir)
-    windows = valid_fraction_by_window(run_dir)
+    rows = _rows(run_dir)
+    points = progress_curve(run_dir, rows)
+    windows = valid_fraction_by_window(run_dir, rows=rows)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True,
                                          gridspec_kw={"height_ratios": [3, 1]})
     for key, label, color in (("best_train", "best training score", "tab:blue"),
