@@ -90,8 +90,9 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
             errors[kind] = errors.get(kind, 0) + 1
     valid = [r for r in rows if r.get("ok")]
     llm_s = sum(r.get("llm_seconds") or 0.0 for r in rows)
-    tokens = {kind: round(sum((r.get("tokens") or {}).get(kind, 0.0) for r in rows))
-              for kind in ("prompt", "completion")}
+    tokens = ({kind: round(sum(r["tokens"].get(kind, 0.0) for r in rows))
+               for kind in ("prompt", "completion")}
+              if all(r.get("tokens") is not None for r in rows) else None)  # None: not all logged
     eval_s = sum(r.get("eval_seconds") or 0.0 for r in rows)
     wall_s = rows[-1]["time"] - rows[0]["time"]
     best_train = max((r["score"] for r in valid), default=None)
@@ -117,7 +118,7 @@ def ship_program(run_dir: Path, out: Path) -> Path:
     metadata = read_metadata(best)
     summary = run_summary(run_dir)
     metadata["compute"] = {"llm_samples": summary["samples"], "llm_seconds": summary["llm_seconds"],
-                           "llm_tokens": sum(summary["llm_tokens"].values()),
+                           "llm_tokens": sum(summary["llm_tokens"].values()) if summary["llm_tokens"] else None,
                            "eval_seconds": summary["eval_seconds"],
                            "cpu_seconds": round(summary["llm_seconds"] + summary["eval_seconds"], 1)}
     metadata["samples"] = summary["samples"]

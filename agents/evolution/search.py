@@ -303,10 +303,12 @@ class Evolution:
             return
         self.stats.llm_s += time.perf_counter() - t0
         llm_seconds = (time.perf_counter() - t0) / max(1, len(completions))
-        tokens = {key: value - tokens_before.get(key, 0)
-                  for key, value in (getattr(self.llm, "tokens", None) or {}).items()}
-        self.stats.prompt_tokens += tokens.get("prompt", 0)
-        self.stats.completion_tokens += tokens.get("completion", 0)
+        counted = getattr(self.llm, "tokens", None)  # None: the backend does not count tokens
+        used = None if counted is None else {
+            key: value - tokens_before.get(key, 0) for key, value in counted.items()}
+        if used is not None:
+            self.stats.prompt_tokens += used.get("prompt", 0)
+            self.stats.completion_tokens += used.get("completion", 0)
         for completion in completions:
             if not may_sample():
                 break
@@ -314,7 +316,8 @@ class Evolution:
             record = {"sample": self.next_id, "time": time.time(), "island": prompt.island,
                       "parents": prompt.parents, "prompt": prompt.text, "completion": completion,
                       "llm_seconds": round(llm_seconds, 3),
-                      "tokens": {k: round(v / max(1, len(completions)), 1) for k, v in tokens.items()},
+                      "tokens": None if used is None else  # this sample's share of the call
+                      {k: round(v / max(1, len(completions)), 1) for k, v in used.items()},
                       "source": None, "ok": False,
                       "score": None, "scores": {}, "error": None}
             try:
