@@ -20,13 +20,21 @@ def _rows(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def progress_curve(run_dir: Path, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Points `{sample, seconds, best_train, best_validation}` where either best changed
-    (`rows`: the log's records, when already read)."""
+def progress_curve(run_dir: Path, rows: list[dict[str, Any]] | None = None,
+                   seed: dict[str, float | None] | None = None) -> list[dict[str, Any]]:
+    """Points `{sample, seconds, best_train, best_validation}` where either best changed.
+
+    `seed`: the seed program's `train` / `validation` scores, where the search starts (point 0);
+    `rows`: the log's records, when already read.
+    """
     rows = rows if rows is not None else _rows(run_dir)
     start = rows[0]["time"]
-    best_train = best_validation = None
+    seed = seed or {}
+    best_train, best_validation = seed.get("train"), seed.get("validation")
     points: list[dict[str, Any]] = []
+    if best_train is not None or best_validation is not None:
+        points.append({"sample": 0, "seconds": 0.0, "best_train": best_train,
+                       "best_validation": best_validation})
     for index, row in enumerate(rows, start=1):
         changed = False
         if row.get("ok") and row.get("score") is not None and (
@@ -49,7 +57,7 @@ def valid_fraction_by_window(run_dir: Path, window: int = 100,
             for start in range(0, len(rows), window)]
 
 
-def plot_curve(run_dir: Path, out: Path, *, seed_scores: dict[str, float] | None = None,
+def plot_curve(run_dir: Path, out: Path, *, seed_scores: dict[str, float | None] | None = None,
                title: str | None = None) -> Path:
     """Best training and validation score against samples, and the valid fraction (PNG)."""
     import matplotlib
@@ -58,7 +66,7 @@ def plot_curve(run_dir: Path, out: Path, *, seed_scores: dict[str, float] | None
     import matplotlib.pyplot as plt
 
     rows = _rows(run_dir)
-    points = progress_curve(run_dir, rows)
+    points = progress_curve(run_dir, rows, seed=seed_scores)
     windows = valid_fraction_by_window(run_dir, rows=rows)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True,
                                          gridspec_kw={"height_ratios": [3, 1]})
@@ -68,9 +76,9 @@ def plot_curve(run_dir: Path, out: Path, *, seed_scores: dict[str, float] | None
         ys = [p[key] for p in points if p[key] is not None]
         if xs:
             top.step(xs, ys, where="post", label=label, color=color)
-        if seed_scores and key.removeprefix("best_") in seed_scores:
-            top.axhline(seed_scores[key.removeprefix("best_")], color=color, linestyle=":",
-                        label=f"seed ({key.removeprefix('best_')})")
+        split = key.removeprefix("best_")
+        if (seed_scores or {}).get(split) is not None:
+            top.axhline(seed_scores[split], color=color, linestyle=":", label=f"seed ({split})")
     top.set_ylabel("score (higher is better)")
     top.legend(fontsize=8)
     top.set_title(title or f"evolution run {Path(run_dir).name}")

@@ -124,9 +124,8 @@ def ship_program(run_dir: Path, out: Path) -> Path:
     metadata["samples"] = summary["samples"]
     source = ast.unparse(code.function_node(best.read_text(), get_game(metadata["game"]).function_name))
     write_program(out, source, metadata["game"], {k: v for k, v in metadata.items() if k != "game"})
-    summary["curve"] = progress_curve(run_dir)
+    summary["curve"] = progress_curve(run_dir, seed=summary["seed"])
     atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
-    seed = {split: value for split, value in summary.get("seed", {}).items() if value is not None}
-    plot_curve(run_dir, out.with_suffix(".curve.png"), seed_scores=seed,
+    plot_curve(run_dir, out.with_suffix(".curve.png"), seed_scores=summary["seed"],
                title=f"{metadata['game']}: {metadata.get('llm')}, seed {metadata.get('seed')}")
     return out
