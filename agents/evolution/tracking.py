@@ -1,4 +1,4 @@
-"""W&B logging of a search: best scores against samples, valid fraction, throughput.
+"""W&B logging of a search: best scores against samples, valid fraction, throughput, tokens.
 
 Offline by default (see `discoverygym.agents.tracking.wandb_mode`): online only when the user
 set `WANDB_MODE=online` or is logged in. Logging is throttled to `every_s` seconds.
@@ -36,7 +36,7 @@ class WandbTracker:
         self._last = now
         data = {"samples": stats.samples, "valid_fraction": stats.valid_fraction,
                 "samples_per_s": stats.samples_per_s, "duplicates": stats.duplicates,
-                "elapsed_s": stats.elapsed_s}
+                "elapsed_s": stats.elapsed_s, "llm_tokens": stats.prompt_tokens + stats.completion_tokens}
         for key in ("best_train", "best_validation", "seed_validation"):
             if getattr(stats, key) is not None:
                 data[key] = getattr(stats, key)
