@@ -17,6 +17,7 @@ from typing import Any
 
 from discoverygym.agents.evolution import code
 from discoverygym.agents.evolution.checkpoint import atomic_write_text, load_checkpoint
+from discoverygym.agents.evolution.curve import plot_curve, progress_curve
 from discoverygym.agents.evolution.games import get_game
 
 MARK = "# metadata: "
@@ -77,7 +78,7 @@ def load_agent(path: Path, game: str | None = None):
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:
-    """Counts and timings of a run from its append-only log (`samples.jsonl`)."""
+    """Counts, timings and the progress curve of a run from its append-only log (`samples.jsonl`)."""
     from discoverygym.agents.evolution.samplelog import read_log
 
     rows = list(read_log(Path(run_dir)))
@@ -104,15 +105,14 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
             "failures": errors, "llm_seconds": round(llm_s, 1), "llm_tokens": tokens,
             "eval_seconds": round(eval_s, 1),
             "wall_seconds": round(wall_s, 1), "samples_per_s": len(rows) / wall_s if wall_s > 0 else None,
-            "best_train": best_train, "seed": seed, "improvements": improvements}
+            "best_train": best_train, "seed": seed, "improvements": improvements,
+            "curve": progress_curve(run_dir, rows, seed=seed)}
 
 
 def ship_program(run_dir: Path, out: Path) -> Path:
     """Copy a run's best program to `out` with the run's compute in its metadata, and write
     `<out stem>.summary.json` (the log summary and its progress curve) and `<out stem>.curve.png`
     beside it."""
-    from discoverygym.agents.evolution.curve import plot_curve, progress_curve
-
     run_dir, out = Path(run_dir), Path(out)
     best = run_dir / "best.py"
     metadata = read_metadata(best)
@@ -124,7 +124,6 @@ def ship_program(run_dir: Path, out: Path) -> Path:
     metadata["samples"] = summary["samples"]
     source = ast.unparse(code.function_node(best.read_text(), get_game(metadata["game"]).function_name))
     write_program(out, source, metadata["game"], {k: v for k, v in metadata.items() if k != "game"})
-    summary["curve"] = progress_curve(run_dir, seed=summary["seed"])
     atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
     plot_curve(run_dir, out.with_suffix(".curve.png"), seed_scores=summary["seed"],
                title=f"{metadata['game']}: {metadata.get('llm')}, seed {metadata.get('seed')}")
