@@ -40,13 +40,18 @@ def compare(
     agents: Annotated[Optional[list[str]], typer.Option("--agent", help="Only these agents.")] = None,
     full: Annotated[bool, typer.Option(help="Every dataset instead of the default subset.")] = False,
     wandb: Annotated[bool, typer.Option(help="Log the run to W&B (offline unless logged in).")] = True,
+    samples: Annotated[Optional[list[int]], typer.Option(
+        help="Also play every RL model as <model>@K, the best of K sampled rollouts per instance; repeat for several K.")] = None,
 ) -> None:
     """The main job: every agent family on every game -> CSV, JSON, Markdown, PNG figures, W&B."""
     from discoverygym.experiments.compare import run_compare
 
+    if any(k < 1 for k in samples or ()):
+        raise typer.BadParameter(f"--samples must be positive numbers of rollouts, got {samples}")
     out_dir = out or Path("results") / time.strftime("compare-%Y%m%d-%H%M%S")
     try:
-        run_compare(out_dir, games=games, agents=agents, full=full, console=console, wandb=wandb)
+        run_compare(out_dir, games=games, agents=agents, full=full, console=console, wandb=wandb,
+                    samples=samples or ())
     except KeyError as error:
         raise typer.BadParameter(str(error.args[0])) from None
 
