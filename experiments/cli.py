@@ -60,13 +60,26 @@ def compare(
 def bench(
     game: Annotated[str, typer.Argument(help="binpacking, jobshop, tensor, vector (batched envs and peers) or scaling (cost against size).")],
     quick: Annotated[bool, typer.Option(help="Short measurement (for smoke tests).")] = False,
+    table: Annotated[Optional[str], typer.Option(
+        help="Only this table (vector: envs, peers, sb3 or training).")] = None,
 ) -> None:
     """Throughput benchmark of one game, each figure as a ratio to a reference in the same run."""
+    import inspect
+
     from discoverygym.experiments.bench import BENCHMARKS
 
     if game not in BENCHMARKS:
         raise typer.BadParameter(f"unknown benchmark {game!r}; known: {', '.join(BENCHMARKS)}")
-    importlib.import_module(f"discoverygym.experiments.bench.{game}").run(quick=quick)
+    run = importlib.import_module(f"discoverygym.experiments.bench.{game}").run
+    if table is None:
+        run(quick=quick)
+        return
+    if "only" not in inspect.signature(run).parameters:
+        raise typer.BadParameter(f"--table applies to bench vector, not {game!r}")
+    try:
+        run(quick=quick, only=table)
+    except KeyError as error:
+        raise typer.BadParameter(str(error.args[0])) from None
 
 
 @app.command()

@@ -20,6 +20,8 @@ A config has these top-level keys (every one optional except ``env_id``)::
     init_from: null               # a model zip whose policy weights start this run (fine-tuning)
     pretrain: null                # behaviour cloning on demonstrations before RL, e.g.
                                   # {episodes: 20000, epochs: 30} (see imitation.py; tensor game)
+    self_labeling: null           # train on the best of K sampled solutions instead of the
+                                  # algorithm's learn, e.g. {samples: 16} (see self_labeling.py)
 
 
 Shipped configs live in ``discoverygym/experiments/configs/`` and are addressable by their file
@@ -57,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "torch_threads": 1,
     "init_from": None,
     "pretrain": None,
+    "self_labeling": None,
 }
 
 
@@ -199,6 +202,10 @@ def resolve_config(config: dict[str, Any] | str | Path | None, **overrides: Any)
         from discoverygym.agents.rl.imitation import pretrain_settings
 
         pretrain_settings(resolved["pretrain"])  # names a bad key or value now, not after setup
+    if resolved["self_labeling"] is not None:
+        from discoverygym.agents.rl.self_labeling import self_labeling_settings
+
+        self_labeling_settings(resolved["self_labeling"])
     return resolved
 
 

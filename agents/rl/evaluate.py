@@ -54,7 +54,7 @@ def load_model(path: str | Path) -> tuple[BaseAlgorithm, dict[str, Any], dict[st
     return model, config, meta
 
 
-def _stack(observations: list[Any]) -> Any:
+def stack_observations(observations: list[Any]) -> Any:
     if isinstance(observations[0], dict):
         return {key: np.stack([o[key] for o in observations]) for key in observations[0]}
     return np.stack(observations)
@@ -66,7 +66,7 @@ def greedy_actions(
     """The greedy action of each observation (masked where `masks` is given), one batched call."""
     policy = model.policy
     policy.set_training_mode(False)
-    obs = obs_as_tensor(_stack(observations), policy.device)
+    obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
         if isinstance(getattr(policy, "mlp_extractor", None), SetScorer):
             # size-agnostic: the logits' length follows the observation, not the training space
@@ -136,7 +136,7 @@ def sampled_actions(
     batched call; torch's global RNG draws them (seed it with ``torch.manual_seed``)."""
     policy = model.policy
     policy.set_training_mode(False)
-    obs = obs_as_tensor(_stack(observations), policy.device)
+    obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
         if isinstance(policy, MaskableActorCriticPolicy):
             return policy.get_distribution(obs, action_masks=masks).sample().cpu().numpy()
@@ -166,12 +166,12 @@ def play_greedy(
         th.manual_seed(seed)
     choose = greedy_actions if deterministic else sampled_actions
     seeds = [seed + i for i in range(len(episodes))]
-    return _play(
+    return play_episodes(
         model, env_id, episodes, seeds, wrapper, lambda ids, obs, masks: choose(model, obs, masks)
     )
 
 
-def _play(
+def play_episodes(
     model: BaseAlgorithm,
     env_id: str,
     episodes: list[tuple[dict[str, Any], dict[str, Any] | None]],
@@ -224,7 +224,7 @@ def action_logits(
     action, one per entry of a MultiDiscrete one), illegal actions (`masks`) at -inf."""
     policy = model.policy
     policy.set_training_mode(False)
-    obs = obs_as_tensor(_stack(observations), policy.device)
+    obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
         if isinstance(getattr(policy, "mlp_extractor", None), SetScorer):
             parts = [policy.mlp_extractor.forward_actor(policy.extract_features(obs))]
@@ -296,7 +296,7 @@ def play_best_of(
     for start in range(0, len(jobs), chunk):
         part = jobs[start : start + chunk]
         rngs = None if deterministic else [rollout_rng(seed, i, k) for i, k in part]
-        finals += _play(
+        finals += play_episodes(
             model,
             config["env_id"],
             [episodes[i] for i, _ in part],

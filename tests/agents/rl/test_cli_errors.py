@@ -121,7 +121,8 @@ def test_program_with_a_syntax_error(app, tmp_path: Path) -> None:
     )
     _one_line_error(
         app,
-        ["evaluate", "--agent", str(tmp_path / "none.py"), "--game", "binpacking", "--dataset", "or1"],
+        ["evaluate", "--agent", str(tmp_path / "none.py"), "--game", "binpacking"]
+        + ["--dataset", "or1"],
         "no program at",
     )
 
@@ -143,7 +144,8 @@ def test_model_of_another_game_and_unknown_game(app, tmp_path: Path) -> None:
     )
     _one_line_error(
         app,
-        ["evaluate", "--agent", "best_fit", "--game", "binpacking", "--dataset", "or1", "--samples", "4"],
+        ["evaluate", "--agent", "best_fit", "--game", "binpacking", "--dataset", "or1"]
+        + ["--samples", "4"],
         "--samples needs a model zip",
     )
     _one_line_error(

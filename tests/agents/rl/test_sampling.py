@@ -101,7 +101,8 @@ def test_sampled_record_states_k_and_cost_and_scores_the_best(jobshop_zip: Path)
     assert sampled.compute["env_steps"] == greedy.compute["env_steps"]
     assert sampled.seconds > 0 and sampled.bound == greedy.bound
     best, _ = play_best_of(model, config, _episodes(config), samples=8, seed=0)
-    assert sampled.value == pytest.approx(games.adapter("jobshop").summarise(best, DATASET)["gap_pct"])
+    summary = games.adapter("jobshop").summarise(best, DATASET)
+    assert sampled.value == pytest.approx(summary["gap_pct"])
 
 
 def test_sampling_through_the_cli_and_the_suite(jobshop_zip: Path) -> None:
