@@ -22,7 +22,9 @@ values and ratios are medians over the rounds, so a busy machine slows both alik
    trained with ``vec_env`` native, dummy and subproc at the config's n_envs (and, unless
    quick, at 64 envs with the same steps per rollout), env steps per second of ``learn``
    (rollouts and gradient updates), rounds interleaved A/B/C, A/B/C, ...; the ratio is native
-   against the faster of dummy and subproc in the same round (goal: 3x).
+   against the faster of dummy and subproc in the same round (goal: 3x), and the same ratio of
+   env steps per CPU second (this process and SubprocVecEnv's workers), which a machine
+   shared with other jobs distorts less.
 
 Goals (issue 8): single job shop >= 2x JSSEnv on ta01; batched job shop >= 5x Jumanji's best
 CPU throughput at the same batch size; batched bin packing > 2M steps/s at N = 1024.
@@ -420,12 +422,33 @@ def shipped_variant(name: str | dict[str, Any], n_envs: int | None = None) -> di
     return resolved
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by this process and the processes `pids` (read
+    from /proc; a process that is gone counts 0)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    total = usage.ru_utime + usage.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
+    return total
+
+
 def training_rates(
     config: dict[str, Any], steps: int, rounds: int, vec_envs: tuple[str, ...] = VEC_ENVS
-) -> dict[str, list[float]]:
-    """vec_env -> env steps per wall second of ``learn`` for each round (>= `steps` env steps
-    each, whole rollouts), the vec_envs timed back to back within a round. The models are
-    built and run for one rollout before the timings (process start-up, first compilation)."""
+) -> dict[str, list[tuple[float, float]]]:
+    """vec_env -> (env steps per wall second, env steps per CPU second of this process and its
+    workers) of ``learn`` for each round (>= `steps` env steps each, whole rollouts), the
+    vec_envs timed back to back within a round. The models are built and run for one rollout
+    before the timings (process start-up, first compilation). On a machine shared with other
+    jobs, SubprocVecEnv's workers also take a larger share of the cores: the CPU-time rate
+    shows the cost per step without that share."""
     import torch
 
     from discoverygym.agents.rl.envs import make_vec_env
@@ -439,12 +462,15 @@ def training_rates(
             env = make_vec_env(resolved)
             runs[vec_env] = (build_model(resolved, env), env)
             runs[vec_env][0].learn(1, progress_bar=False)  # one rollout and update: warm-up
-        out: dict[str, list[float]] = {vec_env: [] for vec_env in vec_envs}
+        out: dict[str, list[tuple[float, float]]] = {vec_env: [] for vec_env in vec_envs}
         for _ in range(rounds):
-            for vec_env, (model, _) in runs.items():
-                before, start = model.num_timesteps, time.perf_counter()
+            for vec_env, (model, env) in runs.items():
+                pids = [p.pid for p in getattr(env, "processes", [])]
+                before, cpu, start = model.num_timesteps, cpu_seconds(pids), time.perf_counter()
                 model.learn(steps, reset_num_timesteps=False, progress_bar=False)
-                out[vec_env].append((model.num_timesteps - before) / (time.perf_counter() - start))
+                wall, cpu = time.perf_counter() - start, cpu_seconds(pids) - cpu
+                done = model.num_timesteps - before
+                out[vec_env].append((done / wall, done / max(cpu, 1e-9)))
         return out
     finally:
         for _, env in runs.values():
@@ -471,7 +497,9 @@ def training_table(
         title="training as configured: env steps/s of learn, native against the faster of "
         "DummyVecEnv and SubprocVecEnv at the same n_envs (rounds interleaved)"
     )
-    for column in ("config", "algo", "n_envs", "native", "dummy", "subproc", "ratio", "rounds"):
+    columns = ("config", "algo", "n_envs", "native", "dummy", "subproc", "ratio", "rounds",
+               "ratio per CPU s")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("config", "algo") else "right")
     numbers: dict[str, float] = {}
     try:
@@ -483,10 +511,16 @@ def training_table(
                 timed = steps or (rollout if quick else max(rollout, 20_000 // rounds))
                 vec_envs = VEC_ENVS if n <= SUBPROC_MAX_ENVS else ("native", "dummy")
                 rates = training_rates(resolved, timed, rounds, vec_envs)
-                refs = [rates[v] for v in vec_envs if v != "native"]
-                ratios = [n_ / max(r) for n_, *r in zip(rates["native"], *refs)]
-                medians = {v: float(np.median(r)) for v, r in rates.items()}
-                ratio = float(np.median(ratios))
+                wall = {v: [w for w, _ in r] for v, r in rates.items()}
+                cpu = {v: [c for _, c in r] for v, r in rates.items()}
+
+                def ratios(values: dict[str, list[float]]) -> list[float]:
+                    refs = [values[v] for v in vec_envs if v != "native"]
+                    return [n_ / max(r) for n_, *r in zip(values["native"], *refs)]
+
+                medians = {v: float(np.median(r)) for v, r in wall.items()}
+                per_round, per_cpu = ratios(wall), ratios(cpu)
+                ratio, cpu_ratio = float(np.median(per_round)), float(np.median(per_cpu))
                 shown = "shipped" if count is None else "scaled"
                 label = name if isinstance(name, str) else resolved["env_id"]
                 table.add_row(
@@ -495,11 +529,14 @@ def training_table(
                     f"{n} ({shown})",
                     *(f"{medians[v]:,.0f}" if v in medians else "not run" for v in VEC_ENVS),
                     f"{ratio:.2f}",
-                    ", ".join(f"{r:.2f}" for r in ratios),
+                    ", ".join(f"{r:.2f}" for r in per_round),
+                    f"{cpu_ratio:.2f}",
                 )
                 key = f"train/{label}/{n}"
                 numbers.update({f"{key}/{v}": value for v, value in medians.items()})
+                numbers.update({f"{key}/{v}/cpu": float(np.median(r)) for v, r in cpu.items()})
                 numbers[f"{key}/ratio"] = ratio
+                numbers[f"{key}/cpu_ratio"] = cpu_ratio
     finally:
         torch.set_num_threads(threads)
     return table, numbers
