@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from discoverygym.envs.batched import BatchedVectorEnv
+from discoverygym.envs.contract import reject_unknown_kwargs
 from discoverygym.envs.jobshop.env import JOB_FEATURES, MACHINE_FEATURES, JobShopEnv, final_info
 from discoverygym.envs.jobshop.instances import JobShopInstance, generate_instance, load_instance
 
@@ -39,6 +40,7 @@ _INF = np.int32(2**30)  # padding start of the interval tables (times stay below
 class JobShopVectorEnv(BatchedVectorEnv):
     """N job-shop dispatching games stepped together (see the module docstring)."""
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         num_envs: int = 1,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from discoverygym.envs.batched import BatchedVectorEnv
+from discoverygym.envs.contract import reject_unknown_kwargs
 from discoverygym.envs.tensor import render as _render
 from discoverygym.envs.tensor.env import TensorDecompositionEnv
 from discoverygym.envs.tensor.tensors import gf2_ranks
@@ -69,6 +70,7 @@ def rank_upper_bounds(tensors: np.ndarray, field: str = "standard") -> np.ndarra
 class TensorDecompositionVectorEnv(BatchedVectorEnv):
     """N tensor decomposition games stepped together (see the module docstring)."""
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         num_envs: int = 1,
