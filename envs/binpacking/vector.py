@@ -30,7 +30,7 @@ from discoverygym.envs.binpacking.bounds import InstanceBounds, instance_bounds
 from discoverygym.envs.binpacking.env import METRIC_NAME, OnlineBinPackingEnv
 from discoverygym.envs.binpacking.instances import Dataset, Instance
 from discoverygym.envs.binpacking.render import render_ansi, render_rgb
-from discoverygym.envs.contract import check_memory, reject_unknown_kwargs
+from discoverygym.envs.contract import check_memory, check_reset_options, reject_unknown_kwargs
 
 __all__ = ["OnlineBinPackingVectorEnv"]
 
@@ -125,10 +125,14 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     # ------------------------------------------------------------------ hooks
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        unknown = set(options) - {"instance"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; known: ['instance']")
-        if options.get("instance") is not None:
+        check_reset_options(options, ["instance"])
+        name = options.get("instance")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"reset option 'instance' must be an instance name (str), got "
+                f"{type(name).__name__} {name!r}"
+            )
+        if name is not None:
             self.dataset.instance(options["instance"])  # KeyError with the close names
 
     def _reset_envs(self, ids: np.ndarray, options: dict[str, Any]) -> None:

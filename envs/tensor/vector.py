@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from discoverygym.envs.batched import BatchedVectorEnv
-from discoverygym.envs.contract import reject_unknown_kwargs
+from discoverygym.envs.contract import check_reset_options, reject_unknown_kwargs
 from discoverygym.envs.tensor import render as _render
 from discoverygym.envs.tensor.env import TensorDecompositionEnv
 from discoverygym.envs.tensor.tensors import gf2_ranks
@@ -114,9 +114,7 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
     # ------------------------------------------------------------------ hooks
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        unknown = set(options) - {"target", "rank"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: 'target', 'rank'")
+        check_reset_options(options, ["target", "rank"])
 
     def _reset_envs(self, ids: np.ndarray, options: dict[str, Any]) -> None:
         single = self.single_env

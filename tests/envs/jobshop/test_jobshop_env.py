@@ -3,6 +3,7 @@ random instances is verified by the independent checker."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import gymnasium as gym
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import discoverygym.envs  # noqa: F401 - registers the ids
+from discoverygym.envs.contract import InvalidActionError
 from discoverygym.envs.jobshop.checker import check_schedule
 from discoverygym.envs.jobshop.env import JOB_FEATURES, MACHINE_FEATURES, JobShopEnv
 from discoverygym.envs.jobshop.instances import JobShopInstance, load_instance
@@ -104,17 +106,24 @@ def test_illegal_actions_fall_back_and_are_flagged() -> None:
     assert info["illegal_action"] and env.starts[0, 0] == 0 and reward <= -2.0
     _, reward, _, _, info = env.step(np.int64(1))
     assert not info["illegal_action"]
-    _, _, _, _, info = env.step(-1)
+    _, _, _, _, info = env.step(19)  # a padded job: "ft" pads to ft20's 20 jobs
     assert info["illegal_action"]
     for _ in range(4):
         env.step(0)
     assert env.action_masks()[0] == 0  # job 0 is finished
     _, _, _, _, info = env.step(0)
     assert info["illegal_action"] and env.starts[1, 1] >= 0
-    with pytest.raises(TypeError, match="'a'"):
-        env.step("a")
-    with pytest.raises(TypeError, match="1.5"):
-        env.step(1.5)
+
+
+@pytest.mark.parametrize("action", [-1, 20, 10**30, "a", 1.5, 1.0, True, None, np.array([1, 2])])
+def test_actions_outside_the_space_raise_naming_the_value(action) -> None:
+    env = JobShopEnv(dataset="ft")
+    env.reset(seed=0, options={"instance": "ft06"})
+    before = env.starts
+    with pytest.raises(InvalidActionError, match=re.escape(repr(action)[:6])) as error:
+        env.step(action)
+    assert isinstance(error.value, ValueError) and "Discrete(20)" in str(error.value)
+    assert np.array_equal(env.starts, before)  # nothing was played
 
 
 def test_lifecycle_errors_and_render_modes() -> None:
