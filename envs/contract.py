@@ -35,7 +35,7 @@ Construction
     fallback move instead (bin packing: open a new bin; job shop: dispatch the lowest-index
     legal job) and sets ``info["illegal_action"] = True`` (False otherwise); a game may also
     charge a documented penalty. Games in which every action of the space is legal (tensor
-    decomposition) have no mask and always report ``illegal_action`` False.
+    decomposition) have neither a mask nor ``illegal_action``.
 
 Final ``info`` (the step that terminates or truncates the episode)
     ``info["metric_name"]`` names the game's metric (the one its evaluation suite reports:
