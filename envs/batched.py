@@ -237,7 +237,12 @@ class BatchedVectorEnv(VectorEnv):
     def _check_actions(self, actions: Any) -> np.ndarray:
         space = self.single_action_space
         shape = (self.num_envs, *(space.shape or ()))
-        arr = np.asarray(actions)
+        try:
+            arr = np.asarray(actions)
+        except (TypeError, ValueError) as error:  # ragged nesting, unconvertible objects
+            raise InvalidActionError(
+                f"actions {actions!r} are not an integer array of shape {shape}: {error}"
+            ) from None
         if arr.shape != shape:
             raise InvalidActionError(f"actions must have shape {shape}, got {arr.shape}")
         if arr.dtype.kind not in "iu":

@@ -38,8 +38,9 @@ Construction
     decomposition) have neither a mask nor ``illegal_action``.
 
 Final ``info`` (the step that terminates or truncates the episode)
-    ``info["metric_name"]`` names the game's metric (the one its evaluation suite reports:
-    ``excess_pct``, ``gap_pct``, ``rank``, ...) and ``info["metric"]`` holds its value for
+    ``info["metric_name"]`` names the game's metric (the env class's ``metric_name``
+    attribute, the metric its evaluation suite reports: ``excess_pct``, ``gap_pct``,
+    ``rank``, ...) and ``info["metric"]`` holds its value for
     this episode, a float, or None where the instance has no reference to measure against
     (a generated job-shop instance has no known upper bound). The game's older key of the
     same value (``info["excess_pct"]``, ``info["gap_pct"]``) is kept.

@@ -187,7 +187,13 @@ class TensorDecompositionEnv(gym.Env):
 
         Anything outside the action space raises `InvalidActionError`."""
         if not isinstance(action, np.ndarray):
-            action = np.asarray(action)
+            try:
+                action = np.asarray(action)
+            except (TypeError, ValueError) as error:  # ragged nesting, unconvertible objects
+                raise InvalidActionError(
+                    f"action {action!r} is not an integer array of the action space "
+                    f"{self.action_space}: {error}"
+                ) from None
         if action.dtype.kind not in "iu":
             raise InvalidActionError(
                 f"action {action!r} is not an integer array of the action space {self.action_space} "
