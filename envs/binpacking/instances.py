@@ -84,11 +84,14 @@ def _grid_scale(values: np.ndarray) -> int:
     scale = 1
     while scale <= MAX_SCALE:
         scaled = values * scale
-        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))):
+        exact = np.abs(scaled - np.rint(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))
+        if np.all(exact & (np.rint(scaled) >= 1)):  # positive sizes stay positive on the grid
             return scale
         scale *= 10
     scaled = values * MAX_SCALE
-    off = np.abs(scaled - np.rint(scaled)) > 1e-9 * np.maximum(1.0, np.abs(scaled))
+    off = (np.abs(scaled - np.rint(scaled)) > 1e-9 * np.maximum(1.0, np.abs(scaled))) | (
+        np.rint(scaled) < 1
+    )
     fine = values[off] if off.any() else values
     raise ValueError(
         f"item sizes and capacity must be multiples of 1e-6 (decimal numbers with at most "

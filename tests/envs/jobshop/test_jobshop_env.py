@@ -238,3 +238,40 @@ def test_full_episode_on_ta01_with_bounds_in_info() -> None:
     assert info["upper_bound"] == info["lower_bound"] == 1231 and info["optimal"]
     assert info["makespan"] == check_schedule(env.instance, info["starts"]) >= 1231
     assert info["gap_pct"] == pytest.approx(100 * (info["makespan"] - 1231) / 1231)
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"illegal_action_penalty": float("nan")}, ValueError, r"illegal_action_penalty must be a finite number, got nan"),
+        ({"illegal_action_penalty": float("inf")}, ValueError, r"finite number, got inf"),
+        ({"illegal_action_penalty": -1}, ValueError, r"must be >= 0.0, got -1"),
+        ({"illegal_action_penalty": "1"}, TypeError, r"must be a number, got str '1'"),
+        ({"instance": 10**6}, TypeError, r"instance must be a name, a path or a JobShopInstance, got int"),
+        ({"dataset": 7}, TypeError, r"dataset must be a set name \(str\), got int 7"),
+        ({"dataset": "random-100000000x100000000"}, ValueError, r"padded to 100000000 jobs.*1 GiB"),
+        ({"dataset": "random-100000000x100000000:seed=1,n=1"}, ValueError, r"100000000x100000000.*1 GiB"),
+        ({"instance": "ft06", "bogus": 1}, TypeError, r"unknown option\(s\) \['bogus'\]; known: \['instance', 'dataset'"),
+    ],
+)
+def test_bad_constructor_options_name_the_value_and_limit(kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        JobShopEnv(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"instance": 10**6}, TypeError, r"'instance' must be a name, a path or a JobShopInstance, got int 1000000"),
+        ({"seed": 1}, ValueError, r"unknown reset options \['seed'\]; known: \['instance'\]"),
+        ("str", TypeError, r"must be a dict or None, got str 'str'"),
+    ],
+)
+def test_bad_reset_options_name_the_value(options, error, message) -> None:
+    env = JobShopEnv(dataset="ft")
+    with pytest.raises(error, match=message):
+        env.reset(seed=0, options=options)
+    env.reset(seed=0, options={"instance": "ft06"})  # still usable
