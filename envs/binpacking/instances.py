@@ -23,13 +23,13 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
-from collections.abc import Iterator, Sequence
 
 import numpy as np
 

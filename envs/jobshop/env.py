@@ -295,9 +295,9 @@ class JobShopEnv(gym.Env):
         if d == 0:  # occupies no machine time: starts when its job is ready
             return ready, -1
         starts = self._mach_starts[m]
-        i = bisect_right(ends, ready)  # operations before i end by `ready`
+        first = bisect_right(ends, ready)  # operations before `first` end by `ready`
         previous = ready
-        for i in range(i, len(starts)):
+        for i in range(first, len(starts)):
             if previous + d <= starts[i]:
                 return previous, i
             if ends[i] > previous:

@@ -22,7 +22,7 @@ import csv
 import difflib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -434,7 +434,7 @@ def _natural(name: str) -> tuple[int, str, int]:
     return order, family, int(name[len(family) :] or 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_shipped(name: str) -> JobShopInstance:
     path = INSTANCE_DIR / f"{name}.txt"
     instance = parse_standard(path.read_text(), name=name, source=str(path))

@@ -123,7 +123,7 @@ def test_truncation_penalty_is_rank_bound(field) -> None:
     env = TensorDecompositionEnv(2, 2, 3, field=field, max_steps=3, rank_bound_every_step=False)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
-    for step in range(3):
+    for _ in range(3):
         _, reward, terminated, truncated, info = env.step(
             rng.integers(len(env.coefficients), size=env.action_space.shape)
         )
