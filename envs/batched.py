@@ -87,9 +87,11 @@ class BatchedVectorEnv(VectorEnv):
         ):
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         self.num_envs = int(num_envs)
+        obs_bytes = space_bytes(single_env.observation_space)
         check_memory(
-            f"{self.num_envs} batched observations of {single_env.observation_space}",
-            self.num_envs * space_bytes(single_env.observation_space) * 2,
+            f"num_envs={self.num_envs}: {self.num_envs} batched observations of {obs_bytes} "
+            f"bytes (twice: state and copy)",
+            self.num_envs * obs_bytes * 2,
         )
         self.single_env = single_env
         self.render_mode = single_env.render_mode

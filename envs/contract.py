@@ -6,11 +6,12 @@ registered.
 
 Construction
     Keyword options only, each documented by the env. An unknown option raises `TypeError`
-    naming it and listing the known ones (`reject_unknown_kwargs`). A value of the wrong type
-    raises `TypeError`, a value out of its range (NaN included) `ValueError`, both naming the
-    option, the value and the limit. Sizes whose arrays would need more than
+    naming it and listing the known ones (`reject_unknown_kwargs`). A bad value (NaN and
+    infinities included) raises `ValueError` (or `TypeError` for a value of the wrong type)
+    naming the option, the value and the limit. Sizes whose arrays would need more than
     `MEMORY_LIMIT_BYTES` are refused before anything is allocated (`check_memory`), with a
-    `ValueError` naming the size, the bytes needed and the limit.
+    `ValueError` naming the size, the bytes needed and the limit; so are batched envs whose
+    ``num_envs`` observations would.
 
 ``reset(seed=None, options=None)``
     Calls ``super().reset(seed=seed)``; every random draw comes from ``self.np_random``, so

@@ -175,6 +175,8 @@ def check_batched_contract(env_id: str, single: gym.Env) -> None:
 
     with pytest.raises(TypeError, match="bogus_option"):
         make_vec(bogus_option=1)
+    with pytest.raises(ValueError, match=r"10{9} batched observations.*limit of 1 GiB"):
+        gym.make_vec(env_id, num_envs=10**9, vectorization_mode="vector_entry_point")
     venv = make_vec()
     space = venv.single_action_space
     ok = np.stack([np.asarray(space.sample()) for _ in range(2)]).astype(np.int64)
