@@ -90,7 +90,9 @@ def reject_unknown_kwargs(init: F) -> F:
     this one does, and it is raised before the constructor runs.
     """
     parameters = inspect.signature(init).parameters
-    known = [name for name, p in parameters.items() if name != "self" and p.kind is not p.VAR_KEYWORD]
+    known = [
+        name for name, p in parameters.items() if name != "self" and p.kind is not p.VAR_KEYWORD
+    ]
     if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
         raise TypeError(f"{init.__qualname__} takes **kwargs: every option must be named")
 
@@ -98,9 +100,7 @@ def reject_unknown_kwargs(init: F) -> F:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - set(known))
         if unknown:
-            raise TypeError(
-                f"{type(self).__name__}: unknown option(s) {unknown}; known: {known}"
-            )
+            raise TypeError(f"{type(self).__name__}: unknown option(s) {unknown}; known: {known}")
         init(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -177,7 +177,9 @@ def discrete_action(action: Any, n: int, start: int = 0) -> int:
 def finite_number(name: str, value: Any, minimum: float | None = None) -> float:
     """`value` as a float; `TypeError` unless a real number, `ValueError` if NaN, infinite or
     below `minimum`, naming the option and the limit."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     number = float(value)
     if not math.isfinite(number):

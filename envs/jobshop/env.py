@@ -84,7 +84,8 @@ generated instances ``random-JxM:seed=S``, loadable with `load_instance`); on ev
 ``"action_mask"`` and ``"illegal_action"``. At termination also ``"instance"``, ``"makespan"``,
 ``"lower_bound"``, ``"upper_bound"`` (best known bounds, None if unknown), ``"optimal"`` (bounds
 proven equal), ``"gap_pct"`` (100 (makespan - upper_bound) / upper_bound, None without a bound;
-also as the contract's ``"metric"``, with ``"metric_name" = "gap_pct"``) and ``"starts"`` (int64, jobs x operations: the schedule, checkable with `checker.check_schedule`).
+also as the contract's ``"metric"``, with ``"metric_name" = "gap_pct"``) and ``"starts"`` (int64,
+jobs x operations: the schedule, checkable with `checker.check_schedule`).
 
 Passes ``gymnasium.utils.env_checker.check_env`` and SB3's ``check_env`` (SB3 only warns that the
 (J, 8) and (M, 4) arrays are not 1-D: they are kept 2-D on purpose for per-job/per-machine

@@ -86,18 +86,19 @@ class JobShopInstance:
     source: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_machines, bool) or not isinstance(self.num_machines, (int, np.integer)):
-            raise TypeError(f"{self.name}: num_machines must be an integer, got {self.num_machines!r}")
-        if self.num_machines < 1:
-            raise ValueError(f"{self.name}: num_machines must be >= 1, got {self.num_machines}")
-        check_memory(f"{self.name}: {self.num_machines} machines", self.num_machines * OPERATION_BYTES)
-        for what, bound in (("lower_bound", self.lower_bound), ("upper_bound", self.upper_bound)):
-            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, np.integer)) or bound < 0):
-                raise ValueError(f"{self.name}: {what} must be an integer >= 0 or None, got {bound!r}")
-        if self.lower_bound is not None and self.upper_bound is not None and self.lower_bound > self.upper_bound:
-            raise ValueError(
-                f"{self.name}: lower_bound {self.lower_bound} is above upper_bound {self.upper_bound}"
-            )
+        name, count = self.name, self.num_machines
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+            raise TypeError(f"{name}: num_machines must be an integer, got {count!r}")
+        if count < 1:
+            raise ValueError(f"{name}: num_machines must be >= 1, got {count}")
+        check_memory(f"{name}: {count} machines", count * OPERATION_BYTES)
+        lower, upper = self.lower_bound, self.upper_bound
+        for what, bound in (("lower_bound", lower), ("upper_bound", upper)):
+            integral = isinstance(bound, (int, np.integer)) and not isinstance(bound, bool)
+            if bound is not None and (not integral or bound < 0):
+                raise ValueError(f"{name}: {what} must be an integer >= 0 or None, got {bound!r}")
+        if lower is not None and upper is not None and lower > upper:
+            raise ValueError(f"{name}: lower_bound {lower} is above upper_bound {upper}")
         try:
             machines = np.asarray(self.machines, dtype=np.int64)
             durations = np.asarray(self.durations, dtype=np.int64)
@@ -115,10 +116,10 @@ class JobShopInstance:
             raise ValueError(f"{self.name}: machine ids must lie in 0..{self.num_machines - 1}")
         if durations.size and durations.min() < 0:
             raise ValueError(f"{self.name}: durations must be >= 0, got {durations.min()}")
-        if durations.size and (durations.max() > MAX_HORIZON or int(durations.sum(dtype=object)) > MAX_HORIZON):
+        total = int(durations.sum(dtype=object)) if durations.size else 0  # Python ints: exact
+        if total > MAX_HORIZON:
             raise ValueError(
-                f"{self.name}: durations sum to {int(durations.sum(dtype=object))}, above "
-                f"MAX_HORIZON = 2**30 - 1 = {MAX_HORIZON}"
+                f"{self.name}: durations sum to {total}, above MAX_HORIZON = 2**30 - 1 = {MAX_HORIZON}"
             )
         machines.flags.writeable = False
         durations.flags.writeable = False

@@ -30,8 +30,11 @@ MAX_STEPS = 20_000  # an episode of random legal play ends well before this in e
 
 
 def test_every_game_is_registered() -> None:
-    assert {"discoverygym/OnlineBinPacking-v0", "discoverygym/JobShop-v0",
-            "discoverygym/TensorDecomposition-v0"} <= set(IDS)
+    assert {
+        "discoverygym/OnlineBinPacking-v0",
+        "discoverygym/JobShop-v0",
+        "discoverygym/TensorDecomposition-v0",
+    } <= set(IDS)
 
 
 def make(env_id: str, **kwargs: Any) -> gym.Env:
@@ -47,15 +50,34 @@ def out_of_space_actions(space: spaces.Space) -> list[Any]:
     """Actions that are not in `space`: out of range, floats (integral too), bools, strings."""
     if isinstance(space, spaces.Discrete):
         n, start = int(space.n), int(space.start)
-        return [start - 1, start + n, 10**30, float(start), 0.5, True, "0", None,
-                np.array([start, start]), np.float64(start)]
+        return [
+            start - 1,
+            start + n,
+            10**30,
+            float(start),
+            0.5,
+            True,
+            "0",
+            None,
+            np.array([start, start]),
+            np.float64(start),
+        ]
     if isinstance(space, spaces.MultiDiscrete):
         ok = np.zeros(space.shape, dtype=np.int64)
         too_big, negative = ok.copy(), ok.copy()
         too_big.flat[-1] = int(space.nvec.flat[-1])
         negative.flat[0] = -1
         ragged = [[0], [0, 1]]
-        return [too_big, negative, ok.astype(np.float64), ok.astype(bool), ok[:-1], ragged, "0", None]
+        return [
+            too_big,
+            negative,
+            ok.astype(np.float64),
+            ok.astype(bool),
+            ok[:-1],
+            ragged,
+            "0",
+            None,
+        ]
     raise AssertionError(f"extend the contract test to the action space {space}")
 
 
