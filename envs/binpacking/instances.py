@@ -212,6 +212,11 @@ class Dataset:
 
     def instance(self, name: str) -> Instance:
         """The instance called `name`; KeyError lists the close names."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"an instance is named by a str, got {type(name).__name__} {name!r} "
+                f"(dataset {self.name!r})"
+            )
         try:
             return self._by_name[name]
         except KeyError:
@@ -630,6 +635,8 @@ def load_dataset(name: str) -> Dataset:
 
     Unknown names raise KeyError listing the known (or close) names.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"a bin packing set is named by a str, got {type(name).__name__} {name!r}")
     if name in _FILES:
         filename, description = _FILES[name]
         path = data_path(filename)

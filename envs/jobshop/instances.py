@@ -469,7 +469,11 @@ def _unknown(kind: str, name: str, known: list[str]) -> KeyError:
 def load_instance(name: str | Path) -> JobShopInstance:
     """A shipped instance by name (``"ta01"``), a generated one (``"random-10x10:seed=0"``) or a
     file path (format detected). Unknown names raise `KeyError` with the near names."""
-    if isinstance(name, Path) or (isinstance(name, str) and ("/" in name or name.endswith(".txt"))):
+    if not isinstance(name, (str, Path)):
+        raise TypeError(
+            f"a job-shop instance is named by a str or a Path, got {type(name).__name__} {name!r}"
+        )
+    if isinstance(name, Path) or "/" in name or name.endswith(".txt"):
         return read_instance_file(name)
     key = name.strip().lower()
     if key in _bounds():
@@ -526,6 +530,8 @@ def resolve_dataset(spec: str) -> list[str] | tuple[int, int]:
     ``random-JxM:seed=S`` is the one instance of that seed; ``random-JxM:seed=S,n=N`` the N
     instances of seeds S..S+N-1. A comma-separated list of instance names is a set too.
     """
+    if not isinstance(spec, str):
+        raise TypeError(f"a job-shop dataset is named by a str, got {type(spec).__name__} {spec!r}")
     key = spec.strip().lower()
     random_spec = _parse_random(key)
     if random_spec is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -312,3 +313,11 @@ def test_custom_instances_refuse_sizes_beyond_the_grid() -> None:
     with pytest.raises(ValueError, match=r"1e-6.*1e-09"):
         Instance.from_items("x", 150, [1e-9, 3])
     assert Instance.from_items("x", MAX_GRID_CAPACITY, [1]).grid_capacity == MAX_GRID_CAPACITY
+
+
+@pytest.mark.parametrize("name", [10**6, None, ("or1",)])
+def test_names_of_the_wrong_type_are_named(name) -> None:
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        load_dataset(name)
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        load_dataset("or1").instance(name)

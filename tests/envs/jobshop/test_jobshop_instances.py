@@ -287,3 +287,36 @@ def test_standard_parser_either_builds_a_valid_instance_or_names_the_line(header
     assert int(inst.durations.sum()) <= MAX_HORIZON and inst.durations.min(initial=0) >= 0
     for route in inst.machines.tolist():
         assert len(set(route)) == len(route)
+
+
+@pytest.mark.parametrize("name", [10**6, None, 3.5])
+def test_names_of_the_wrong_type_are_named(name) -> None:
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        load_instance(name)
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        resolve_dataset(name)
+
+
+@settings(max_examples=60)
+@given(
+    header=st.lists(st.integers(-3, 3) | st.sampled_from([10**12, 2**31]), min_size=2, max_size=6),
+    times=st.lists(st.lists(st.integers(-1, 5) | st.just(2**30), max_size=4), max_size=3),
+    route=st.lists(st.lists(st.integers(0, 4), max_size=4), max_size=3),
+    labelled=st.booleans(),
+)
+def test_taillard_parser_either_builds_a_valid_instance_or_names_the_file(
+    header, times, route, labelled
+) -> None:
+    lines = [" ".join(map(str, header)), *(["Times"] if labelled else [])]
+    lines += [" ".join(map(str, row)) for row in times]
+    lines += [*(["Machines"] if labelled else []), *(" ".join(map(str, r)) for r in route)]
+    try:
+        inst = parse_taillard("\n".join(lines) + "\n", source="fuzz.txt")
+    except InstanceFormatError as error:
+        assert re.match(r"^fuzz\.txt(:\d+)?: ", str(error)), str(error)
+        return
+    assert int(inst.durations.sum()) <= MAX_HORIZON and inst.durations.min(initial=0) >= 0
+    for machines in inst.machines.tolist():
+        assert len(set(machines)) == len(machines)
+    if inst.upper_bound is not None:
+        assert 0 <= inst.lower_bound <= inst.upper_bound
