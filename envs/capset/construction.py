@@ -51,11 +51,11 @@ def constant_priority(el: tuple[int, ...], n: int) -> float:
 
 def _check_n(n: object) -> int:
     if isinstance(n, bool):
-        raise ValueError(f"n must be an integer from 1 to {MAX_N}, got {n!r}")
+        raise TypeError(f"n must be an integer from 1 to {MAX_N}, got {n!r}")
     try:
         value = operator.index(n)
     except TypeError:
-        raise ValueError(f"n must be an integer from 1 to {MAX_N}, got {n!r}") from None
+        raise TypeError(f"n must be an integer from 1 to {MAX_N}, got {n!r}") from None
     if not 1 <= value <= MAX_N:
         raise ValueError(f"n must be an integer from 1 to {MAX_N}, got {value}")
     return value

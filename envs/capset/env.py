@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-
 from discoverygym.envs.capset.bounds import bound, gap_pct
 from discoverygym.envs.capset.render import RGB_MAX_N, render_ansi, render_rgb
 from discoverygym.envs.capset.vectors import all_vectors, check_n, powers
+from gymnasium import spaces
 
 __all__ = ["CapSetEnv"]
 
@@ -81,7 +80,7 @@ class CapSetEnv(gym.Env):
         about 0.2 MB per env (the digit table, shared between envs of one n, 177 KB).
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
     KWARGS: tuple[str, ...] = ("n", "render_mode")
 
     def __init__(self, n: int = 8, render_mode: str | None = None, **unknown: Any) -> None:

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-
 from discoverygym.envs.capset.vectors import check_n
 
 __all__ = [

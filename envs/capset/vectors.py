@@ -23,17 +23,17 @@ MAX_N = 9  # the bounds table ends at 9; the game's state is 2 * 3^n bytes (39 K
 def check_n(n: Any) -> int:
     """`n` as an int, or ValueError naming it and the supported range."""
     if isinstance(n, bool):
-        raise ValueError(f"n must be an integer from {MIN_N} to {MAX_N}, got {n!r}")
+        raise TypeError(f"n must be an integer from {MIN_N} to {MAX_N}, got {n!r}")
     try:
         value = operator.index(n)
     except TypeError:
-        raise ValueError(f"n must be an integer from {MIN_N} to {MAX_N}, got {n!r}") from None
+        raise TypeError(f"n must be an integer from {MIN_N} to {MAX_N}, got {n!r}") from None
     if not MIN_N <= value <= MAX_N:
         raise ValueError(f"n must be an integer from {MIN_N} to {MAX_N}, got {value}")
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def powers(n: int) -> np.ndarray:
     """``3 ** (n-1), ..., 3, 1`` (int64, read-only): ``vectors @ powers(n)`` are their indices."""
     out = 3 ** np.arange(check_n(n) - 1, -1, -1, dtype=np.int64)
@@ -41,7 +41,7 @@ def powers(n: int) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def all_vectors(n: int) -> np.ndarray:
     """Every vector of F_3^n in FunSearch's order, shape (3^n, n), int8, read-only."""
     table = np.array(list(itertools.product((0, 1, 2), repeat=check_n(n))), dtype=np.int8)
