@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from discoverygym.envs.capset.bounds import bound, gap_pct
-from discoverygym.envs.capset.render import RGB_MAX_N, render_ansi, render_rgb
+from discoverygym.envs.capset.render import render_ansi, render_rgb
 from discoverygym.envs.capset.vectors import all_vectors, check_n, powers
 from gymnasium import spaces
 
@@ -26,8 +26,9 @@ class CapSetEnv(gym.Env):
 
     Kwargs
         ``n`` (int, 1..9, default 8): the dimension; the board has 3^n vectors.
-        ``render_mode``: None, ``"ansi"`` (any n; the grid itself for n <= 6) or
-        ``"rgb_array"`` (n <= 4 only: ValueError otherwise).
+        ``render_mode``: None, ``"ansi"`` (a summary line, and the grid of vectors for
+        n <= 6) or ``"rgb_array"`` (the grid as an image, one cell per vector: 16 pixels up to
+        n = 4, down to 3 at n = 9; see `render`).
         Any other keyword raises TypeError listing the known ones.
 
     Vectors and actions
@@ -93,8 +94,6 @@ class CapSetEnv(gym.Env):
             raise ValueError(
                 f"render_mode {render_mode!r} is not supported; use one of {self.metadata['render_modes']} or None"
             )
-        if render_mode == "rgb_array" and self.n > RGB_MAX_N:
-            raise ValueError(f"render_mode 'rgb_array' needs n <= {RGB_MAX_N}, got n = {self.n}")
         self.render_mode = render_mode
         self.num_vectors = 3**self.n
         self.best_known = bound(self.n).size

@@ -49,17 +49,16 @@ def parse_vectors(text: str, n: int, source: str = "<text>") -> np.ndarray:
             raise VectorFormatError(
                 f"{source}, line {number}: {line[:60]!r} is not a vector like [0, 1, 2]"
             )
-        entries = [int(x) for x in re.split(r"\s*,\s*", match.group(1))] if match.group(1) else []
-        if len(entries) != n:
+        tokens = re.split(r"\s*,\s*", match.group(1)) if match.group(1) else []
+        if len(tokens) != n:
             raise VectorFormatError(
-                f"{source}, line {number}: {len(entries)} entries; expected n = {n}"
+                f"{source}, line {number}: {len(tokens)} entries; expected n = {n}"
             )
-        bad = [x for x in entries if x > 2]
+        bad = [x for x in tokens if x not in ("0", "1", "2")]
         if bad:
-            raise VectorFormatError(
-                f"{source}, line {number}: entry {bad[0]} is not 0, 1 or 2"
-            )
-        rows.append(entries)
+            shown = bad[0] if len(bad[0]) <= 30 else bad[0][:30] + "..."
+            raise VectorFormatError(f"{source}, line {number}: entry {shown} is not 0, 1 or 2")
+        rows.append([int(x) for x in tokens])
     return np.array(rows, dtype=np.int8).reshape(len(rows), n)
 
 

@@ -1,4 +1,4 @@
-"""Pictures of a cap set in progress: text (`ansi`, any n) and an RGB grid (n <= 4).
+"""Pictures of a cap set in progress: text (`ansi`) and an RGB grid (`rgb_array`), any n.
 
 Both lay the 3^n vectors out as a grid: the row is the vector's first ``n // 2`` digits, the
 column its last ``n - n // 2`` digits (both in base 3, most significant first), so vector i
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RGB_MAX_N", "TEXT_GRID_MAX_N", "grid_shape", "render_ansi", "render_rgb"]
+__all__ = ["TEXT_GRID_MAX_N", "cell_pixels", "grid_shape", "render_ansi", "render_rgb"]
 
 TEXT_GRID_MAX_N = 6  # 27 x 27 characters; larger n print the summary only
-RGB_MAX_N = 4
 MEMBER = np.array([76, 114, 176], dtype=np.uint8)  # blue
 LAST = np.array([221, 82, 82], dtype=np.uint8)  # red: the vector added last
 BLOCKED = np.array([200, 200, 200], dtype=np.uint8)  # grey
@@ -64,21 +63,31 @@ def render_ansi(
     return "\n".join(lines) + "\n"
 
 
+def cell_pixels(n: int) -> int:
+    """The side of one vector's cell in pixels: 16 up to n = 4, smaller above (n = 9: 3)."""
+    return 16 if n <= 4 else 8 if n <= 6 else 4 if n <= 8 else 3
+
+
 def render_rgb(
-    n: int, members: np.ndarray, blocked: np.ndarray, last_index: int | None, cell: int = 16
+    n: int, members: np.ndarray, blocked: np.ndarray, last_index: int | None
 ) -> np.ndarray:
-    """A uint8 (H, W, 3) image of the grid (n <= 4): blue members, the last one red, grey
-    blocked vectors, white free ones; darker lines every 3 cells. The shape depends on n only."""
-    if n > RGB_MAX_N:
-        raise ValueError(f"rgb_array rendering is for n <= {RGB_MAX_N}, got n = {n}")
+    """A uint8 (H, W, 3) image of the grid: blue members, the last one red, grey blocked
+    vectors, white free ones; dark lines every 3 cells (and light ones between cells of 8
+    pixels or more). The shape depends on n only (n = 4: 144 x 144; n = 8: 324 x 324)."""
+    cell = cell_pixels(n)
     rows, cols = grid_shape(n)
-    colours = np.where(members.astype(bool)[:, None], MEMBER, np.where(blocked.astype(bool)[:, None], BLOCKED, FREE))
+    colours = np.where(
+        members.astype(bool)[:, None],
+        MEMBER,
+        np.where(blocked.astype(bool)[:, None], BLOCKED, FREE),
+    )
     if last_index is not None:
         colours[last_index] = LAST
     colours = colours.reshape(rows, cols, 3)
     image = np.repeat(np.repeat(colours, cell, axis=0), cell, axis=1)
-    image[::cell, :] = 230
-    image[:, ::cell] = 230
+    if cell >= 8:
+        image[::cell, :] = 230
+        image[:, ::cell] = 230
     image[:: 3 * cell, :] = GRID
     image[:, :: 3 * cell] = GRID
     return np.ascontiguousarray(image)
