@@ -47,6 +47,7 @@ class PriorityAgent:
         self.name = name
         self.family: Family = family
         self._cache: dict[int, np.ndarray] = {}
+        self._ranking: dict[int, np.ndarray] = {}
 
     def priorities(self, n: int) -> np.ndarray:
         """Every vector's priority in dimension n (computed once per n)."""
@@ -54,12 +55,23 @@ class PriorityAgent:
             self._cache[n] = priorities_of(n, self.priority)
         return self._cache[n]
 
+    def ranking(self, n: int) -> np.ndarray:
+        """The vector indices by decreasing priority, ties by increasing index."""
+        if n not in self._ranking:
+            scores = self.priorities(n)
+            self._ranking[n] = np.lexsort((np.arange(scores.size), -scores))
+        return self._ranking[n]
+
     def reset(self) -> None:
         """The priorities depend on the vector only: nothing to forget."""
 
     def act(self, obs: Any, info: dict[str, Any]) -> int:
-        legal = _legal(info)
-        return int(legal[np.argmax(self.priorities(int(info["n"]))[legal])])
+        ranking = self.ranking(int(info["n"]))
+        legal = np.asarray(info["action_mask"])[ranking]
+        first = int(np.argmax(legal))
+        if not legal[first]:
+            raise RuntimeError("no legal vector: the episode is over")
+        return int(ranking[first])
 
 
 class RandomGreedy:

@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_N", "MIN_N", "all_vectors", "check_n", "index_of", "powers", "vector_of"]
+__all__ = [
+    "MAX_N",
+    "MIN_N",
+    "all_vectors",
+    "check_n",
+    "index_of",
+    "powers",
+    "third_table",
+    "vector_of",
+]
 
 MIN_N = 1
 MAX_N = 9  # the bounds table ends at 9; the game's state is 2 * 3^n bytes (39 KiB at n = 9)
@@ -65,3 +74,20 @@ def vector_of(index: int, n: int) -> tuple[int, ...]:
     if not 0 <= index < size:
         raise ValueError(f"vector index {index} is outside 0..{size - 1} for n = {n}")
     return tuple(int(x) for x in all_vectors(n)[index])
+
+
+@functools.cache
+def third_table(digits: int) -> np.ndarray:
+    """``T[x, y]``: the index of -(x + y) mod 3 (digitwise) for vectors x, y of `digits` digits
+    given by their indices; int64 (3^d, 3^d), read-only. The env splits a vector of F_3^n
+    into its first ``n // 2`` and last ``n - n // 2`` digits, so that the third point of a line
+    is two table lookups (at n = 9 the larger table has 243^2 entries, 472 KB)."""
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 5:
+        raise ValueError(f"third_table takes 0 to 5 digits, got {digits!r}")
+    if digits == 0:
+        table = np.zeros((1, 1), dtype=np.int64)
+    else:
+        v = all_vectors(digits).astype(np.int64)
+        table = ((-(v[:, None, :] + v[None, :, :])) % 3) @ powers(digits)
+    table.flags.writeable = False
+    return table
