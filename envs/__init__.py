@@ -53,6 +53,7 @@ ENV_SPECS: tuple[EnvSpecSummary, ...] = (
     EnvSpecSummary(
         id="discoverygym/CapSet-v0",
         entry_point="discoverygym.envs.capset.env:CapSetEnv",
+        vector_entry_point="discoverygym.envs.capset.vector:CapSetVectorEnv",
         description="FunSearch's cap set: add vectors of F_3^n with no three on a line.",
     ),
 )

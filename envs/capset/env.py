@@ -68,7 +68,8 @@ class CapSetEnv(gym.Env):
 
     Info
         Every step (and reset): ``action_mask``, ``illegal_action`` (bool), ``n``, ``size``
-        (vectors so far), and after a step ``added`` (the index of the vector added).
+        (vectors so far) and ``added`` (the index of the vector the step added; -1 after
+        reset).
         At the end also: ``best_known`` (the largest known size, `bounds.BOUNDS`),
         ``optimal`` (True/False where the optimum is proven, n <= 6; None for n >= 7),
         ``gap_pct`` (100 (best known - size) / best known), ``cap_set`` (int8 (size, n): the
@@ -162,7 +163,7 @@ class CapSetEnv(gym.Env):
         self._size = 0
         self._started = True
         self._done = False
-        return self._observation(), self._info(illegal=False)
+        return self._observation(), self._info(illegal=False, added=-1)
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         if not self._started:
@@ -175,8 +176,7 @@ class CapSetEnv(gym.Env):
             a = int(np.argmax(self._mask))
         self._add(a)
         self._done = not self._mask.any()
-        info = self._info(illegal=illegal)
-        info["added"] = a
+        info = self._info(illegal=illegal, added=a)
         if self._done:
             info.update(self._final_info())
         return self._observation(), 1.0, self._done, False, info
@@ -242,12 +242,13 @@ class CapSetEnv(gym.Env):
             "steps": np.array([self._size], dtype=np.float32),
         }
 
-    def _info(self, illegal: bool) -> dict[str, Any]:
+    def _info(self, illegal: bool, added: int) -> dict[str, Any]:
         return {
             "action_mask": self._mask.copy(),
             "illegal_action": illegal,
             "n": self.n,
             "size": self._size,
+            "added": added,
         }
 
     def _final_info(self) -> dict[str, Any]:

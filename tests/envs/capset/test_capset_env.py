@@ -39,7 +39,7 @@ def test_spaces_and_reset() -> None:
     assert obs["members"].dtype == np.int8 and obs["steps"].dtype == np.float32
     assert not obs["members"].any() and not obs["blocked"].any() and obs["steps"][0] == 0
     assert info["action_mask"].dtype == np.int8 and info["action_mask"].all()
-    assert (info["n"], info["size"], info["illegal_action"]) == (4, 0, False)
+    assert (info["n"], info["size"], info["illegal_action"], info["added"]) == (4, 0, False, -1)
     assert env.observation_space.contains(obs)
 
 
