@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from discoverygym.agents.base import Family
 from discoverygym.envs.capset.construction import Priority, constant_priority, priorities_of
+from discoverygym.envs.capset.geometry import index_of
 from discoverygym.envs.capset.known import KNOWN_FILES, known_cap_set
-from discoverygym.envs.capset.vectors import index_of
 
 __all__ = ["CAPSET_AGENTS", "KnownCapSetAgent", "PriorityAgent", "RandomGreedy", "make_agent"]
 

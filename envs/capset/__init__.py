@@ -1,9 +1,10 @@
 """FunSearch's cap set problem: build a large set of vectors in F_3^n with no three on a line.
 
-Modules: `vectors` (the 3^n vectors in FunSearch's order), `checker` (the independent check),
-`bounds` (largest known sizes), `score` (the game's metric, verified), `known` (FunSearch's
-512-vector set in F_3^8), `construction` (FunSearch's greedy construction with a priority
-function), `env` (the Gymnasium env ``discoverygym/CapSet-v0``), `render`.
+Modules: `geometry` (the 3^n vectors in FunSearch's order, third points of lines), `checker`
+(the independent check), `bounds` (largest known sizes), `score` (the game's metric,
+verified), `datasets` (the names n1..n9), `known` (FunSearch's 512-vector set in F_3^8),
+`construction` (FunSearch's greedy construction with a priority function), `env` (the
+Gymnasium env ``discoverygym/CapSet-v0``), `vector` (its batched version), `render`.
 
 >>> from discoverygym.envs.capset import greedy_cap_set, score_cap_set
 >>> score_cap_set(8, greedy_cap_set(8)).size
@@ -20,9 +21,9 @@ from discoverygym.envs.capset.construction import (
     priorities_of,
 )
 from discoverygym.envs.capset.env import CapSetEnv
+from discoverygym.envs.capset.geometry import MAX_N, MIN_N, all_vectors, index_of
 from discoverygym.envs.capset.known import VectorFormatError, known_cap_set, parse_vectors
 from discoverygym.envs.capset.score import METRIC, CapSetScore, score_cap_set
-from discoverygym.envs.capset.vectors import MAX_N, MIN_N, all_vectors, index_of
 
 __all__ = [
     "BOUNDS",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from discoverygym.envs.capset.vectors import check_n
+from discoverygym.envs.capset.geometry import check_n
 
 __all__ = ["BOUNDS", "CapSetBound", "best_known", "bound", "gap_pct"]
 

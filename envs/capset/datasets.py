@@ -6,7 +6,7 @@ the one parser of these names (the suite and the RL evaluation both use it).
 
 from __future__ import annotations
 
-from discoverygym.envs.capset.vectors import MAX_N, MIN_N
+from discoverygym.envs.capset.geometry import MAX_N, MIN_N
 
 __all__ = ["DATASETS", "DEFAULT_DATASETS", "FULL_DATASETS", "dataset_name", "parse_dataset"]
 

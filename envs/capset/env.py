@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from discoverygym.envs.capset.bounds import bound, gap_pct
+from discoverygym.envs.capset.geometry import all_vectors, check_n, third_table
 from discoverygym.envs.capset.render import render_ansi, render_rgb
-from discoverygym.envs.capset.vectors import all_vectors, check_n, third_table
 from gymnasium import spaces
 
 __all__ = ["CapSetEnv"]
@@ -34,8 +34,8 @@ class CapSetEnv(gym.Env):
     Vectors and actions
         Action i (``Discrete(3^n)``) is vector i, the i-th vector of
         ``itertools.product((0, 1, 2), repeat=n)``: its base-3 digits, most significant first
-        (FunSearch's order). ``vectors.all_vectors(n)[i]`` is the vector,
-        ``vectors.index_of`` the inverse.
+        (FunSearch's order). ``geometry.all_vectors(n)[i]`` is the vector,
+        ``geometry.index_of`` the inverse.
 
     Episode
         Starts from the empty set. Each step adds one vector that is neither a member nor
@@ -79,7 +79,7 @@ class CapSetEnv(gym.Env):
     Cost
         Adding a vector computes one third point per member, vectorised: the index of
         -(a + b) mod 3 is two look-ups in tables of the first n // 2 and last n - n // 2
-        digits (`vectors.third_table`), so a step is O(size) numpy work. Per env the state is
+        digits (`geometry.third_table`), so a step is O(size) numpy work. Per env the state is
         three int8 arrays and three int64 arrays of 3^n entries: 3^9 = 19683 vectors at n = 9,
         about 0.5 MB; shared by all envs of one n: the digit table (177 KB at n = 9) and the two
         look-up tables (52 KB and 472 KB at n = 9).

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
-from discoverygym.envs.capset.vectors import check_n
+from discoverygym.envs.capset.geometry import check_n
 
 __all__ = [
     "DATA_DIR",

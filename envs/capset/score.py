@@ -13,7 +13,7 @@ from typing import Any
 
 from discoverygym.envs.capset.bounds import bound, gap_pct
 from discoverygym.envs.capset.checker import verify
-from discoverygym.envs.capset.vectors import check_n
+from discoverygym.envs.capset.geometry import check_n
 
 __all__ = ["METRIC", "CapSetScore", "score_cap_set"]
 

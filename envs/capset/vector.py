@@ -11,7 +11,7 @@ observations, rewards, terminations, infos (the final keys on the last step of a
 
 One step blocks the third points of every stepped game at once: the members' index parts of
 all games are gathered into a (games, largest size) array and looked up in the two
-`vectors.third_table` tables, so a step costs O(num_envs * largest size) numpy work.
+`geometry.third_table` tables, so a step costs O(num_envs * largest size) numpy work.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import numpy as np
 from discoverygym.envs.batched import BatchedVectorEnv
 from discoverygym.envs.capset.bounds import bound, gap_pct
 from discoverygym.envs.capset.env import CapSetEnv
+from discoverygym.envs.capset.geometry import all_vectors, third_table
 from discoverygym.envs.capset.render import render_ansi, render_rgb
-from discoverygym.envs.capset.vectors import all_vectors, third_table
 
 __all__ = ["CapSetVectorEnv"]
 

@@ -11,8 +11,8 @@ import pytest
 from discoverygym.envs.capset.checker import verify
 from discoverygym.envs.capset.construction import greedy_cap_set
 from discoverygym.envs.capset.env import CapSetEnv
+from discoverygym.envs.capset.geometry import all_vectors, index_of
 from discoverygym.envs.capset.known import known_cap_set
-from discoverygym.envs.capset.vectors import all_vectors, index_of
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given
 from hypothesis import strategies as st

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from discoverygym.envs.capset.vectors import all_vectors, index_of, third_table, vector_of
+from discoverygym.envs.capset.geometry import all_vectors, index_of, third_table, vector_of
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 9])

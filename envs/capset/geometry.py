@@ -1,4 +1,4 @@
-"""The vectors of F_3^n and their indices (FunSearch's order).
+"""The geometry of F_3^n: its vectors, their indices (FunSearch's order), third points of lines.
 
 Vector i is the i-th vector of ``itertools.product((0, 1, 2), repeat=n)``: its base-3 digits,
 most significant first, so ``i = sum(v[k] * 3 ** (n - 1 - k))``. The digit table of every n is
