@@ -9,7 +9,8 @@ All play `discoverygym/CapSet-v0` through ``act(obs, info)`` and read the legal 
   construction never adds a vector of priority -inf; the agent adds those last, since the game
   goes on while any vector is legal). ``PriorityAgent()`` (constant priority, FunSearch's seed
   program) gives 2^n vectors for n = 3..8.
-- `RandomGreedy(seed)`: a uniformly random legal vector each step (a random maximal cap set).
+- `RandomGreedy(seed)`: a uniformly random legal vector each step (a random maximal cap set;
+  the same distribution as the construction with i.i.d. random priorities).
 - `KnownCapSetAgent(n)`: replays the largest shipped cap set (FunSearch's 512 vectors for
   n = 8; family ``limit``).
 """
