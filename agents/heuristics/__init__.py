@@ -21,6 +21,11 @@ from discoverygym.agents.heuristics.binpacking import (  # noqa: F401
 from discoverygym.agents.heuristics.binpacking import PriorityAgent as BinPackingPriorityAgent  # noqa: F401
 from discoverygym.agents.heuristics.binpacking import make_agent as make_binpacking_agent  # noqa: F401
 
+# cap set
+from discoverygym.agents.heuristics.capset import CAPSET_AGENTS, KnownCapSetAgent, RandomGreedy  # noqa: F401
+from discoverygym.agents.heuristics.capset import PriorityAgent as CapSetPriorityAgent  # noqa: F401
+from discoverygym.agents.heuristics.capset import make_agent as make_capset_agent  # noqa: F401
+
 # job shop
 from discoverygym.agents.heuristics.jobshop import RULES as JOBSHOP_RULES  # noqa: F401
 from discoverygym.agents.heuristics.jobshop import (  # noqa: F401
@@ -40,8 +45,3 @@ from discoverygym.agents.heuristics.tensor import (  # noqa: F401
     RandomTensorAgent,
 )
 from discoverygym.agents.heuristics.tensor_search import flip_graph_search, uniform_flip  # noqa: F401
-
-# cap set
-from discoverygym.agents.heuristics.capset import CAPSET_AGENTS, KnownCapSetAgent, RandomGreedy  # noqa: F401
-from discoverygym.agents.heuristics.capset import PriorityAgent as CapSetPriorityAgent  # noqa: F401
-from discoverygym.agents.heuristics.capset import make_agent as make_capset_agent  # noqa: F401

@@ -43,7 +43,9 @@ def make(env_id: str, **kwargs: Any) -> gym.Env:
 
 
 def known_options(cls: type) -> list[str]:
-    return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in parameters if p.name != "self" and p.kind in named]
 
 
 def out_of_space_actions(space: spaces.Space) -> list[Any]:
