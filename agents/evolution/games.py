@@ -160,17 +160,18 @@ TENSOR = GameSpec(
     function_name="propose",
     preamble=TENSOR_PREAMBLE,
     seed=TENSOR_SEED,
-    # "<n>x<m>x<p>:<field>:seed=<s>:budget=<seconds>", one walk each; splits differ by seed.
+    # "<n>x<m>x<p>:<field>:seed=<s>:attempts=<flip attempts>", one walk each; splits differ by
+    # seed. A budget of flip attempts (not seconds) makes the fitness deterministic.
     splits={
-        "train": ("3x3x3:mod2:seed=0:budget=2", "3x3x3:mod2:seed=1:budget=2",
-                  "2x3x4:mod2:seed=0:budget=2", "2x3x4:mod2:seed=1:budget=2"),
-        "validation": ("3x3x3:mod2:seed=10:budget=2", "3x3x3:mod2:seed=11:budget=2",
-                       "2x3x4:mod2:seed=10:budget=2", "2x3x4:mod2:seed=11:budget=2"),
-        "test": ("3x3x4:mod2:seed=100:budget=10", "2x4x4:mod2:seed=100:budget=10",
-                 "3x3x3:standard:seed=100:budget=10"),
+        "train": tuple(f"{size}:mod2:seed={seed}:attempts=200000" for size in ("3x3x3", "2x3x4")
+                       for seed in (0, 1)),
+        "validation": tuple(f"{size}:mod2:seed={seed}:attempts=200000" for size in ("3x3x3", "2x3x4")
+                            for seed in (10, 11)),
+        "test": ("3x3x4:mod2:seed=100:attempts=1000000", "2x4x4:mod2:seed=100:attempts=1000000",
+                 "3x3x3:standard:seed=100:attempts=1000000"),
     },
     scorer="discoverygym.agents.evolution.scorers:tensor",
-    metric="minus the mean over walks of (rank reached + fraction of the time budget used)",
+    metric="minus the mean over walks of (rank reached + fraction of the flip attempts used)",
     timeout_s=120.0,
     agent_factory="discoverygym.agents.evolution.scorers:tensor_agent",
 )

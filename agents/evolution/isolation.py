@@ -1,0 +1,172 @@
+"""OS isolation of the sandbox child: the command line that starts it, and which layers hold.
+
+The boundary is built from maintained components:
+
+* **bubblewrap** (`bwrap`, Debian package `bubblewrap`): new user, mount, PID, network, IPC,
+  UTS and cgroup namespaces (`--unshare-all`), no nested user namespaces (`--disable-userns`),
+  the whole file system read-only (`--ro-bind / /`) with a fresh `/proc` of the PID namespace
+  (the parent's `/proc/<pid>/environ` does not exist there), a minimal `/dev`, a private
+  size-limited tmpfs as the only writable place and working directory (`--size`, `--tmpfs`),
+  an empty environment (`--clearenv`, then only the thread-count variables), a new session
+  (no terminal injection) and `--die-with-parent`. Every candidate process lives in the PID
+  namespace, whose init is bubblewrap: when it dies, the kernel kills them all.
+* **util-linux `setpriv --pdeathsig KILL`** in front of bubblewrap: bubblewrap dies when the
+  evaluating process dies, also on SIGKILL, so the namespace goes with it.
+* When started as root: bubblewrap sets up every namespace but the user one (which would map
+  the candidate to root outside), then util-linux `setpriv` drops to `nobody` with no
+  capabilities and `unshare --user` enters a new user namespace: the candidate's uid is
+  unprivileged outside too. `/root`, `/home`, `/run` and `/tmp` are empty tmpfs in the
+  sandbox, with only the interpreter, the environment and the package sources bound back.
+* Inside the child (`_child`): rlimits, Landlock (PyPI `landlock`) and a seccomp filter (PyPI
+  `pyseccomp` over libseccomp); the child reports whether each was applied.
+
+Where bubblewrap is missing or the kernel refuses unprivileged user namespaces, the child runs
+directly (`direct` mode) with only what a plain process can do (new session, rlimits, scrubbed
+environment, a network namespace when allowed, drop to `nobody` when root, seccomp/Landlock),
+and `EvalResult.sandbox` names the missing layers; `missing_layers` turns them into messages
+saying how to get each.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+
+NOBODY = 65534
+SCRATCH = "/tmp"  # inside the sandbox: a private tmpfs
+SCRATCH_MB = 16
+THREADS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "NUMEXPR_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+               "PYTHONNOUSERSITE": "1"}
+# Every layer EvalResult.sandbox reports, in order.
+LAYERS = ("user_ns", "mount_ns", "pid_ns", "net_ns", "ipc_ns", "unprivileged_uid", "readonly_fs",
+          "scratch_limit", "empty_env", "die_with_parent", "rlimits", "landlock", "seccomp")
+HOW_TO = {
+    "bwrap": "install bubblewrap (Debian/Ubuntu: apt-get install -y bubblewrap)",
+    "userns": "allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0 and, on "
+              "Debian/Ubuntu, kernel.unprivileged_userns_clone=1 / "
+              "kernel.apparmor_restrict_unprivileged_userns=0; in Docker run with "
+              "--security-opt seccomp=unconfined --security-opt apparmor=unconfined)",
+    "setpriv": "install util-linux (setpriv, unshare)",
+    "landlock": "pip install landlock, on Linux >= 5.13 with Landlock enabled (landlock in "
+                "/sys/kernel/security/lsm, else boot with lsm=...,landlock)",
+    "seccomp": "pip install pyseccomp and install libseccomp (apt-get install -y libseccomp2)",
+}
+LAYER_NEEDS = {"user_ns": "userns", "mount_ns": "userns", "pid_ns": "userns", "net_ns": "userns",
+               "ipc_ns": "userns", "readonly_fs": "userns", "scratch_limit": "userns",
+               "die_with_parent": "setpriv", "landlock": "landlock", "seccomp": "seccomp",
+               "unprivileged_uid": "userns", "empty_env": "userns", "rlimits": "userns"}
+
+
+HIDDEN = ("/root", "/home", "/run", "/var/run", "/tmp", "/var/tmp")  # replaced by empty tmpfs
+
+
+def _needed_paths() -> list[str]:
+    """What the child must read below a hidden directory: the interpreter, the environment and
+    the package sources (each bound read-only as the hidden directory's first-level entry)."""
+    import discoverygym.agents
+
+    paths = {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable),
+             os.path.dirname(os.path.dirname(os.path.realpath(discoverygym.agents.__file__)))}
+    paths |= {p for p in sys.path if p and os.path.isdir(p)}
+    binds = set()
+    for path in map(os.path.realpath, paths):
+        for hidden in HIDDEN:
+            if path.startswith(hidden + "/"):
+                first = path[len(hidden) + 1:].split("/")[0]
+                binds.add(f"{hidden}/{first}")
+    return sorted(binds)
+
+
+def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB) -> list[str]:
+    """The bubblewrap command line running `argv` in the sandbox (see the module docstring).
+
+    As an unprivileged user: bubblewrap in a new user namespace (`--unshare-all
+    --unshare-user --disable-userns`). As root: bubblewrap sets up the namespaces (all but the
+    user namespace, which would map the candidate to root outside), then `setpriv` drops to
+    `nobody` with no capabilities and `unshare --user` enters a new user namespace.
+    """
+    root = os.geteuid() == 0
+    command = [shutil.which("setpriv") or "setpriv", "--pdeathsig", "KILL", "--",
+               shutil.which("bwrap") or "bwrap"]
+    if root:
+        command += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                    "--unshare-cgroup-try"]
+    else:
+        command += ["--unshare-all", "--unshare-user", "--disable-userns"]
+    command += ["--die-with-parent", "--new-session", "--hostname", "sandbox",
+                "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    for hidden in HIDDEN:
+        if os.path.isdir(hidden) and not os.path.islink(hidden):
+            command += ["--tmpfs", hidden]
+    for path in _needed_paths():
+        command += ["--ro-bind", path, path]
+    command += ["--perms", "1777", "--size", str(scratch_mb * 2**20), "--tmpfs", SCRATCH,
+                "--chdir", SCRATCH, "--clearenv"]
+    for key, value in THREADS_ENV.items():
+        command += ["--setenv", key, value]
+    command.append("--")
+    if root:
+        command += [shutil.which("setpriv") or "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+                    "--", shutil.which("unshare") or "unshare", "--user", "--"]
+    return command + list(argv)
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_works() -> str | None:
+    """None when bubblewrap can start a sandbox here (as the user evaluations run as), else the
+    name of what is missing ("bwrap", "setpriv" or "userns") with the error."""
+    if shutil.which("bwrap") is None:
+        return "bwrap"
+    if shutil.which("setpriv") is None or shutil.which("unshare") is None:
+        return "setpriv"
+    try:
+        done = subprocess.run(bwrap_command([sys.executable, "-c", "pass"]), capture_output=True,
+                              check=False, timeout=30, cwd="/", env={})
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"userns ({error})"
+    if done.returncode != 0:
+        return f"userns ({done.stderr.decode(errors='replace').strip()[:200]})"
+    return None
+
+
+def child_command(argv: list[str]) -> tuple[list[str], dict, str]:
+    """(command, extra Popen kwargs, mode) starting the child: "bwrap" or the "direct" fallback."""
+    if bwrap_works() is None:
+        return bwrap_command(argv), {}, "bwrap"
+    setpriv = shutil.which("setpriv")
+    return ([setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv), {}, "direct"
+
+
+def layers_of(mode: str, child: dict) -> dict[str, bool]:
+    """Which layers held for one evaluation: the parent's own configuration for the bwrap
+    layers, and the child's report for Landlock and seccomp (booleans only, anything else
+    counts as missing)."""
+    def said(key: str) -> bool:
+        return child.get(key) is True
+
+    if mode == "bwrap":
+        held = dict.fromkeys(LAYERS[:11], True)
+    else:
+        held = dict.fromkeys(LAYERS[:11], False)
+        held.update(net_ns=said("net_ns"), unprivileged_uid=said("unprivileged_uid"),
+                    rlimits=True)
+    held.update(landlock=said("landlock"), seccomp=said("seccomp"))
+    return held
+
+
+def missing_layers(layers: dict[str, bool]) -> dict[str, str]:
+    """Each layer that did not hold -> how to get it."""
+    missing = {}
+    reason = bwrap_works()
+    for layer in LAYERS:
+        if not layers.get(layer):
+            need = LAYER_NEEDS[layer]
+            if need == "userns" and reason is not None and reason.startswith(("bwrap", "setpriv")):
+                need = reason.split()[0]
+            missing[layer] = HOW_TO[need]
+    return missing
