@@ -30,13 +30,7 @@ import sys
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 NOBODY = 65534
-SAFE_BUILTINS = (
-    "abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float "
-    "format frozenset hash hex int isinstance issubclass iter len list map max min next oct ord "
-    "pow print range repr reversed round set slice sorted str sum tuple zip ArithmeticError "
-    "AssertionError Exception IndexError KeyError OverflowError RuntimeError StopIteration "
-    "TypeError ValueError ZeroDivisionError True False None NotImplemented"
-).split()
+SAFE_BUILTINS = ["abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "complex", "dict", "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "oct", "ord", "pow", "print", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip", "ArithmeticError", "AssertionError", "Exception", "IndexError", "KeyError", "OverflowError", "RuntimeError", "StopIteration", "TypeError", "ValueError", "ZeroDivisionError", "True", "False", "None", "NotImplemented"]
 # numpy submodules loaded on first use: preloaded, since files are off-limits later.
 NUMPY_LAZY = ("numpy.ma", "numpy.fft", "numpy.polynomial", "numpy.random", "numpy.linalg",
               "numpy.strings", "numpy.char", "numpy.rec")
@@ -168,7 +162,7 @@ def _restricted_builtins(allowed: frozenset[str]) -> dict:
 
     safe = {name: getattr(builtins, name) for name in SAFE_BUILTINS if hasattr(builtins, name)}
 
-    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
         if level or name.split(".")[0] not in allowed:
             raise ImportError(f"sandbox: import of {name!r} is not allowed")
         return __import__(name, globals, locals, fromlist, level)
@@ -251,7 +245,6 @@ def main() -> None:
         import math  # noqa: F401 - preloaded for candidates
 
         import numpy  # noqa: F401
-
         from discoverygym.agents.evolution import safety
         from discoverygym.agents.evolution.games import get_game
 

@@ -116,6 +116,26 @@ def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB) -> list[str]:
     return command + list(argv)
 
 
+def as_user_command(argv: list[str], uid: int = NOBODY, gid: int = NOBODY) -> list[str]:
+    """Root only (tests of the unprivileged path): run `argv` as `uid` in a mount namespace
+    where the file system is as here, except `/root` and `/home`, which show only the
+    interpreter, the environment and the package sources (so that `uid` can run Python
+    installed under a private home). No other namespace: `argv` sets up its own sandbox."""
+    if os.geteuid() != 0:
+        raise PermissionError("as_user_command switches users and needs root")
+    command = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--bind", "/", "/",
+               "--dev-bind", "/dev", "/dev"]
+    for hidden in ("/root", "/home"):
+        if os.path.isdir(hidden) and not os.path.islink(hidden):
+            command += ["--tmpfs", hidden]
+    for path in _needed_paths():
+        if path.startswith(("/root/", "/home/")):
+            command += ["--ro-bind", path, path]
+    return command + ["--", shutil.which("setpriv") or "setpriv", f"--reuid={uid}",
+                      f"--regid={gid}", "--clear-groups", "--inh-caps=-all",
+                      "--bounding-set=-all", "--", *argv]
+
+
 @functools.lru_cache(maxsize=1)
 def bwrap_works() -> str | None:
     """None when bubblewrap can start a sandbox here (as the user evaluations run as), else the
