@@ -30,7 +30,13 @@ import sys
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
 NOBODY = 65534
-SAFE_BUILTINS = ["abs", "all", "any", "ascii", "bin", "bool", "bytes", "callable", "chr", "complex", "dict", "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int", "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "oct", "ord", "pow", "print", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip", "ArithmeticError", "AssertionError", "Exception", "IndexError", "KeyError", "OverflowError", "RuntimeError", "StopIteration", "TypeError", "ValueError", "ZeroDivisionError", "True", "False", "None", "NotImplemented"]
+SAFE_BUILTINS = (
+    "abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float "
+    "format frozenset hash hex int isinstance issubclass iter len list map max min next oct ord "
+    "pow print range repr reversed round set slice sorted str sum tuple zip ArithmeticError "
+    "AssertionError Exception IndexError KeyError OverflowError RuntimeError StopIteration "
+    "TypeError ValueError ZeroDivisionError True False None NotImplemented"
+).split()  # noqa: SIM905
 # numpy submodules loaded on first use: preloaded, since files are off-limits later.
 NUMPY_LAZY = ("numpy.ma", "numpy.fft", "numpy.polynomial", "numpy.random", "numpy.linalg",
               "numpy.strings", "numpy.char", "numpy.rec")
