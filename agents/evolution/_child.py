@@ -36,7 +36,7 @@ SAFE_BUILTINS = (
     "pow print range repr reversed round set slice sorted str sum tuple zip ArithmeticError "
     "AssertionError Exception IndexError KeyError OverflowError RuntimeError StopIteration "
     "TypeError ValueError ZeroDivisionError True False None NotImplemented"
-).split()  # noqa: SIM905
+).split()
 # numpy submodules loaded on first use: preloaded, since files are off-limits later.
 NUMPY_LAZY = ("numpy.ma", "numpy.fft", "numpy.polynomial", "numpy.random", "numpy.linalg",
               "numpy.strings", "numpy.char", "numpy.rec")
