@@ -187,14 +187,18 @@ def _where(error: BaseException) -> str:
     return f" (candidate line {line})" if line else ""
 
 
+_PENDING = bytearray()  # stdin read ahead (requests arrive in one piece)
+
+
 def _read_exact(size: int) -> bytes:
-    buffer = bytearray()
-    while len(buffer) < size:
-        chunk = os.read(0, size - len(buffer))
+    while len(_PENDING) < size:
+        chunk = os.read(0, max(1 << 16, size - len(_PENDING)))
         if not chunk:
             raise EOFError
-        buffer += chunk
-    return bytes(buffer)
+        _PENDING.extend(chunk)
+    data = bytes(_PENDING[:size])
+    del _PENDING[:size]
+    return data
 
 
 def _serve(fn, out: int) -> None:

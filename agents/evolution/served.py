@@ -69,6 +69,7 @@ class SandboxedFunction:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd="/", env={}, start_new_session=True, close_fds=True, **kwargs)
         self._in, self._out = self._process.stdin.fileno(), self._process.stdout.fileno()
+        self._pending = bytearray()
         text = json.dumps(job).encode()
         os.write(self._in, struct.pack("<I", len(text)) + text)
         deadline = time.monotonic() + load_timeout_s
@@ -95,32 +96,35 @@ class SandboxedFunction:
                              f"{str(error)[:500] if error else 'no readable answer'}")
         self.sandbox = {"mode": self.mode, **isolation.layers_of(self.mode, self.layers)}
 
+    def _fill(self, deadline: float) -> bool:
+        """Read what the child has written so far into the buffer (False on EOF or timeout)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self._out], [], [], remaining)[0]:
+            return False
+        chunk = os.read(self._out, 1 << 16)
+        self._pending.extend(chunk)
+        return bool(chunk)
+
     def _read(self, size: int, deadline: float) -> bytes:
-        buffer = bytearray()
-        while len(buffer) < size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self._out], [], [], remaining)[0]:
+        while len(self._pending) < size:
+            if not self._fill(deadline):
                 self.close()
-                raise SandboxedCallError(f"{self.name}: no answer within the time limit")
-            chunk = os.read(self._out, size - len(buffer))
-            if not chunk:
-                self.close()
-                raise SandboxedCallError(f"{self.name}: the sandboxed child ended")
-            buffer += chunk
-        return bytes(buffer)
+                raise SandboxedCallError(f"{self.name}: no answer within the time limit, or "
+                                         "the sandboxed child ended")
+        data = bytes(self._pending[:size])
+        del self._pending[:size]
+        return data
 
     def _read_line(self, cap: int, deadline: float) -> bytes:
         """Bytes up to a newline (excluded), at most `cap`, until `deadline` or EOF."""
-        buffer = bytearray()
-        while len(buffer) < cap and not buffer.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self._out], [], [], remaining)[0]:
+        while b"\n" not in self._pending and len(self._pending) < cap:
+            if not self._fill(deadline):
                 break
-            chunk = os.read(self._out, 1)
-            if not chunk:
-                break
-            buffer += chunk
-        return bytes(buffer).rstrip(b"\n")
+        end = self._pending.find(b"\n")
+        size = min(cap, len(self._pending)) if end < 0 else end + 1
+        data = bytes(self._pending[:size])
+        del self._pending[:size]
+        return data.rstrip(b"\n")
 
     def __call__(self, *args: Any) -> np.ndarray:
         header, blobs = [], []
