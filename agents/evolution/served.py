@@ -45,13 +45,14 @@ class SandboxedFunction:
     """A candidate's function run in a persistent sandboxed child (see the module docstring).
 
     `close()` (also at garbage collection) ends the child; so does the end of this process.
+    `static_check=False` skips the AST allow-list (tests use it to probe the OS layers).
     """
 
     def __init__(self, source: str, game: str, *, name: str = "<program>",
                  call_timeout_s: float = 30.0, load_timeout_s: float = 60.0,
-                 memory_mb: int = 2048, cpu_s: int = 3600) -> None:
+                 memory_mb: int = 2048, cpu_s: int = 3600, static_check: bool = True) -> None:
         spec = get_game(game)
-        rejection = safety.check_source(source, spec.function_name)
+        rejection = safety.check_source(source, spec.function_name) if static_check else None
         if rejection is not None:
             raise ValueError(f"{name}: {rejection}")
         self.name, self.call_timeout_s = name, call_timeout_s
