@@ -125,7 +125,7 @@ def binpacking_agent(fn: Callable):
 
 # -------------------------------------------------------------------------------- job shop
 def jobshop_prepare(names: tuple[str, ...]) -> list[tuple[str, Any]]:
-    import discoverygym.agents.base  # noqa: F401 - imported before the sandbox denies file access
+    import discoverygym.agents.base
     import discoverygym.agents.heuristics.jobshop  # noqa: F401
     from discoverygym.envs.jobshop import load_dataset
 
@@ -223,7 +223,7 @@ def tensor_dataset(name: str) -> tuple[int, int, int, str, int, int, int]:
 
 def tensor_prepare(names: tuple[str, ...]) -> list[tuple[str, Any]]:
     """Parse the dataset names and look up the target ranks."""
-    import discoverygym.agents.heuristics.tensor_lift  # noqa: F401 - before file access ends
+    import discoverygym.agents.heuristics.tensor_lift
     import discoverygym.agents.heuristics.tensor_search  # noqa: F401
 
     return [(name, tensor_dataset(name)) for name in names]

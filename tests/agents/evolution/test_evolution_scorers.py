@@ -11,11 +11,10 @@ import copy
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from discoverygym.agents.evolution import scorers
 from discoverygym.agents.evolution.scorers import DecisionError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 BINS = ("weibull-200:seed=0,count=2",)
 JOBS = ("random-6x5:seed=0,n=2",)

@@ -1,0 +1,82 @@
+"""The reproducers of issue 13 as tests: every hostile program is contained, as root and as an
+unprivileged user, and the OS layers hold on their own (Python-level checks left out).
+
+The attacks live in `hostile_programs` (a helper of these tests); each returns whether it was
+contained and what happened, which the assertion prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import hostile_programs
+
+NOBODY = 65534
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    """A world-writable folder outside the sandbox's scratch: an escaped candidate's files
+    would appear here."""
+    path = Path(tempfile.mkdtemp(prefix="dg-hostile-", dir="/var/tmp"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", list(hostile_programs.CHECKS))
+def test_hostile_program_is_contained(name, workdir):
+    contained, detail = hostile_programs.CHECKS[name](workdir)
+    assert contained, f"{name}: {detail}"
+
+
+def test_os_layers_hold_without_the_python_checks(workdir):
+    from discoverygym.agents.evolution import isolation
+
+    missing = isolation.bwrap_works()
+    if missing is not None:
+        pytest.skip(f"no OS sandbox on this machine ({missing}); evaluate_program reports it")
+    results = hostile_programs.os_layers_without_python_checks(workdir)
+    failed = {name: detail for name, (ok, detail) in results.items() if not ok}
+    assert not failed, failed
+
+
+def as_nobody(argv: list[str]) -> list[str]:
+    """`argv` run as `nobody` (from root). The interpreter may live under root's 0700 home
+    (pyenv): a private mount namespace (bubblewrap, as root, no user namespace) hides that
+    home behind a tmpfs with only the interpreter's prefix bound back, read-only."""
+    bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
+    if bwrap is None or setpriv is None:
+        pytest.skip("switching to nobody needs bwrap and setpriv (bubblewrap, util-linux)")
+    wrapper = [bwrap, "--dev-bind", "/", "/"]
+    home = Path("/root")
+    if Path(sys.base_prefix).is_relative_to(home):  # e.g. /root/.pyenv/versions/3.11.7
+        top = str(home / Path(sys.base_prefix).relative_to(home).parts[0])
+        wrapper += ["--tmpfs", str(home), "--ro-bind", top, top]
+    return [*wrapper, "--", setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "--", *argv]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switches to nobody, which needs root")
+def test_hostile_programs_are_contained_as_an_unprivileged_user(workdir):
+    """The same attacks, and the OS probe, from a process running as `nobody` (no privileges to
+    drop: the sandbox is built from unprivileged user namespaces alone)."""
+    done = subprocess.run(
+        as_nobody([sys.executable, str(Path(hostile_programs.__file__)), str(workdir)]),
+        check=False, capture_output=True, text=True, timeout=600, cwd=workdir,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    failed = {name: detail for name, (ok, detail) in results.items() if not ok}
+    assert not failed, failed
+    assert f"uid {NOBODY}," in results["os:layers"][1]
