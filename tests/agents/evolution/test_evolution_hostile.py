@@ -50,28 +50,17 @@ def test_os_layers_hold_without_the_python_checks(workdir):
     assert not failed, failed
 
 
-def as_nobody(argv: list[str]) -> list[str]:
-    """`argv` run as `nobody` (from root). The interpreter may live under root's 0700 home
-    (pyenv): a private mount namespace (bubblewrap, as root, no user namespace) hides that
-    home behind a tmpfs with only the interpreter's prefix bound back, read-only."""
-    bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
-    if bwrap is None or setpriv is None:
-        pytest.skip("switching to nobody needs bwrap and setpriv (bubblewrap, util-linux)")
-    wrapper = [bwrap, "--dev-bind", "/", "/"]
-    home = Path("/root")
-    if Path(sys.base_prefix).is_relative_to(home):  # e.g. /root/.pyenv/versions/3.11.7
-        top = str(home / Path(sys.base_prefix).relative_to(home).parts[0])
-        wrapper += ["--tmpfs", str(home), "--ro-bind", top, top]
-    return [*wrapper, "--", setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-            "--", *argv]
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="switches to nobody, which needs root")
 def test_hostile_programs_are_contained_as_an_unprivileged_user(workdir):
     """The same attacks, and the OS probe, from a process running as `nobody` (no privileges to
     drop: the sandbox is built from unprivileged user namespaces alone)."""
+    from discoverygym.agents.evolution import isolation
+
+    if shutil.which("bwrap") is None or shutil.which("setpriv") is None:
+        pytest.skip("switching to nobody needs bwrap and setpriv (bubblewrap, util-linux)")
     done = subprocess.run(
-        as_nobody([sys.executable, str(Path(hostile_programs.__file__)), str(workdir)]),
+        isolation.as_user_command([sys.executable, str(Path(hostile_programs.__file__)),
+                                   str(workdir)], uid=NOBODY),
         check=False, capture_output=True, text=True, timeout=600, cwd=workdir,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)},
     )
