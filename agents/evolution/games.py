@@ -1,10 +1,11 @@
 """Game specifications: the skeleton, the function to evolve, its seed and the data splits.
 
 A specification is plain data so that it crosses process boundaries (the sandbox child looks
-the game up by name). The child-side scoring function of each game is named by
-`"module:function"` and called as `score(fn, dataset_names) -> (score, scores)`, where
+the game up by name). `scorer` is `"module:<g>"`, the prefix of the game's protocol functions
+in that module (`scorers`): `<g>_prepare`, `<g>_decide` (in the sandbox child: the candidate's
+decisions), `<g>_verify` (in the parent: checks them and returns `(score, scores)`, where
 `score` is higher-is-better and `scores` maps each input (instance) to its own score: the
-score signature that clusters programs in the database.
+score signature that clusters programs in the database).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class GameSpec:
     preamble: str  # module docstring + imports, shown in every prompt and run before candidates
     seed: str  # source of the seed version of `function_name`
     splits: dict[str, tuple[str, ...]]  # "train" | "validation" | "test" -> dataset names
-    scorer: str  # "module:function", run inside the sandbox child
+    scorer: str  # "module:<g>": <g>_prepare/_decide (child)/_verify (parent), see `scorers`
     metric: str  # what the score means, for headers and logs
     timeout_s: float = 60.0  # per evaluation of one split
     agent_factory: str = ""  # "module:function" building an Agent from the evolved callable
