@@ -61,7 +61,7 @@ LAYER_NEEDS = {"user_ns": "userns", "mount_ns": "userns", "pid_ns": "userns", "n
                "unprivileged_uid": "userns", "empty_env": "userns", "rlimits": "userns"}
 
 
-HIDDEN = ("/root", "/home", "/run", "/var/run", "/tmp", "/var/tmp")  # replaced by empty tmpfs
+HIDDEN = ("/root", "/home", "/run", "/var/run", "/var/tmp", SCRATCH)  # empty tmpfs in the sandbox
 
 
 def _needed_paths() -> list[str]:
@@ -71,7 +71,8 @@ def _needed_paths() -> list[str]:
 
     paths = {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable),
              os.path.dirname(os.path.dirname(os.path.realpath(discoverygym.agents.__file__)))}
-    paths |= {p for p in sys.path if p and os.path.isdir(p)}
+    paths |= {p for p in sys.path if p.endswith(("site-packages", "dist-packages"))
+              and os.path.isdir(p)}
     binds = set()
     for path in map(os.path.realpath, paths):
         for hidden in HIDDEN:
@@ -100,12 +101,13 @@ def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB) -> list[str]:
     command += ["--die-with-parent", "--new-session", "--hostname", "sandbox",
                 "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
     for hidden in HIDDEN:
-        if os.path.isdir(hidden) and not os.path.islink(hidden):
+        if hidden == SCRATCH:  # the private scratch directory, size-limited, writable
+            command += ["--perms", "1777", "--size", str(scratch_mb * 2**20), "--tmpfs", SCRATCH]
+        elif os.path.isdir(hidden) and not os.path.islink(hidden):
             command += ["--tmpfs", hidden]
-    for path in _needed_paths():
+    for path in _needed_paths():  # bound back read-only, also inside the scratch directory
         command += ["--ro-bind", path, path]
-    command += ["--perms", "1777", "--size", str(scratch_mb * 2**20), "--tmpfs", SCRATCH,
-                "--chdir", SCRATCH, "--clearenv"]
+    command += ["--chdir", SCRATCH, "--clearenv"]
     for key, value in THREADS_ENV.items():
         command += ["--setenv", key, value]
     command.append("--")
