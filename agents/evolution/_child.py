@@ -8,7 +8,8 @@ environment, unprivileged uid, death with the parent; see `isolation`), with the
 files, no core dumps); the trusted imports and the game's data; in the `direct` fallback (no
 bubblewrap) a new network namespace when the kernel allows it and the drop to `nobody` when
 started as root; then no more processes (RLIMIT_NPROC = 0); Landlock (writes only in the
-scratch directory, no execution) and a seccomp filter (no sockets, ptrace, process creation,
+scratch directory, reads only of the interpreter, environment and package sources, no
+execution) and a seccomp filter (no sockets, ptrace, process creation,
 exec, signals to other processes or namespace changes) where the kernel has them; then the
 Python-level early rejection: a runtime audit hook and a restricted `__builtins__` whose
 `__import__` only knows the allowed modules. Finally the candidate runs through the game's
@@ -118,15 +119,18 @@ def _preload_security() -> None:
             pass
 
 
-def _landlock(scratch: str) -> bool:
-    """Writes only below `scratch`, no execution anywhere (False when unavailable)."""
+def _landlock(scratch: str, readable: list[str]) -> bool:
+    """Reads only below `readable` (what the child needs), writes only below `scratch`, no
+    execution anywhere (False when unavailable)."""
     try:
         from landlock import FSAccess, Ruleset
     except Exception:  # noqa: BLE001 - reported as a missing layer
         return False
     try:
         ruleset = Ruleset()
-        ruleset.allow("/", rules=FSAccess.READ_FILE | FSAccess.READ_DIR)
+        for path in readable:
+            if os.path.isdir(path):
+                ruleset.allow(path, rules=FSAccess.READ_FILE | FSAccess.READ_DIR)
         ruleset.allow(scratch, rules=FSAccess.all() & ~FSAccess.EXECUTE)
         ruleset.apply()
     except Exception:  # noqa: BLE001 - kernel without Landlock: reported as missing
@@ -272,7 +276,7 @@ def main() -> None:
         if job.get("mode") == "direct":
             layers["unprivileged_uid"] = _drop_privileges(job["workdir"]) or os.geteuid() != 0
         _no_processes()
-        layers["landlock"] = _landlock(job["workdir"])
+        layers["landlock"] = _landlock(job["workdir"], job.get("readable", []))
         layers["seccomp"] = _seccomp()
         # The layers go out now, before the candidate exists: the parent believes this line only.
         os.write(result_fd, json.dumps({"layers": layers}).encode() + b"\n")

@@ -4,9 +4,11 @@ The boundary is built from maintained components:
 
 * **bubblewrap** (`bwrap`, Debian package `bubblewrap`): new user, mount, PID, network, IPC,
   UTS and cgroup namespaces (`--unshare-all`), no nested user namespaces (`--disable-userns`),
-  the whole file system read-only (`--ro-bind / /`) with a fresh `/proc` of the PID namespace
-  (the parent's `/proc/<pid>/environ` does not exist there), a minimal `/dev`, a private
-  size-limited tmpfs as the only writable place and working directory (`--size`, `--tmpfs`),
+  a file view made only of what the child needs, read-only (`needed_paths`: /usr, /etc, the
+  interpreter, its environment, the package sources; no home, project, run folder or other
+  checkout), a fresh `/proc` of the PID namespace (the parent's `/proc/<pid>/environ` does not
+  exist there), a minimal `/dev`, a private size-limited tmpfs `/tmp` as the only writable
+  place and working directory (`--size`, `--tmpfs`), the root remounted read-only,
   an empty environment (`--clearenv`, then only the thread-count variables), a new session
   (no terminal injection) and `--die-with-parent`. Every candidate process lives in the PID
   namespace, whose init is bubblewrap: when it dies, the kernel kills them all.
@@ -15,10 +17,11 @@ The boundary is built from maintained components:
 * When started as root: bubblewrap sets up every namespace but the user one (which would map
   the candidate to root outside), then util-linux `setpriv` drops to `nobody` with no
   capabilities and `unshare --user` enters a new user namespace: the candidate's uid is
-  unprivileged outside too. `/root`, `/home`, `/run` and `/tmp` are empty tmpfs in the
-  sandbox, with only the interpreter, the environment and the package sources bound back.
-* Inside the child (`_child`): rlimits, Landlock (PyPI `landlock`) and a seccomp filter (PyPI
-  `pyseccomp` over libseccomp); the child reports whether each was applied.
+  unprivileged outside too.
+* Inside the child (`_child`): rlimits, Landlock (PyPI `landlock`: reads only of
+  `needed_paths`, writes only in the scratch directory, no exec; the file boundary also in
+  `direct` mode) and a seccomp filter (PyPI `pyseccomp` over libseccomp); the child reports
+  whether each was applied, in a line written before the candidate is compiled.
 
 Where bubblewrap is missing or the kernel refuses unprivileged user namespaces, the child runs
 directly (`direct` mode) with only what a plain process can do (new session, rlimits, scrubbed
@@ -61,25 +64,30 @@ LAYER_NEEDS = {"user_ns": "userns", "mount_ns": "userns", "pid_ns": "userns", "n
                "unprivileged_uid": "userns", "empty_env": "userns", "rlimits": "userns"}
 
 
-HIDDEN = ("/root", "/home", "/run", "/var/run", "/var/tmp", SCRATCH)  # empty tmpfs in the sandbox
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
-def _needed_paths() -> list[str]:
-    """What the child must read below a hidden directory: the interpreter, the environment and
-    the package sources (each bound read-only as the hidden directory's first-level entry)."""
+def needed_paths() -> list[str]:
+    """Everything the child reads, read-only: the system directories, the interpreter, its
+    environment (site-packages) and the package sources. Nothing else of the host (no home,
+    project or run folders, no other checkouts) is in the sandbox's file view."""
     import discoverygym.agents
+    import discoverygym.envs
+    import discoverygym.experiments
 
-    paths = {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable),
-             os.path.dirname(os.path.dirname(os.path.realpath(discoverygym.agents.__file__)))}
+    paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    paths |= {os.path.dirname(os.path.realpath(m.__file__))
+              for m in (discoverygym.agents, discoverygym.envs, discoverygym.experiments)}
     paths |= {p for p in sys.path if p.endswith(("site-packages", "dist-packages"))
               and os.path.isdir(p)}
-    binds = set()
-    for path in map(os.path.realpath, paths):
-        for hidden in HIDDEN:
-            if path.startswith(hidden + "/"):
-                first = path[len(hidden) + 1:].split("/")[0]
-                binds.add(f"{hidden}/{first}")
-    return sorted(binds)
+    paths = {os.path.realpath(p) for p in paths} | {p for p in paths if os.path.isdir(p)}
+    system = [d for d in SYSTEM_DIRS if os.path.isdir(d) and not os.path.islink(d)]
+    extra = sorted(p for p in paths if not any(p == d or p.startswith(d + "/") for d in system))
+    kept: list[str] = []
+    for path in extra:  # drop paths inside another kept one
+        if not any(path.startswith(k + "/") for k in kept):
+            kept.append(path)
+    return system + kept
 
 
 def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB) -> list[str]:
@@ -99,15 +107,22 @@ def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB) -> list[str]:
     else:
         command += ["--unshare-all", "--unshare-user", "--disable-userns"]
     command += ["--die-with-parent", "--new-session", "--hostname", "sandbox",
-                "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
-    for hidden in HIDDEN:
-        if hidden == SCRATCH:  # the private scratch directory, size-limited, writable
-            command += ["--perms", "1777", "--size", str(scratch_mb * 2**20), "--tmpfs", SCRATCH]
-        elif os.path.isdir(hidden) and not os.path.islink(hidden):
-            command += ["--tmpfs", hidden]
-    for path in _needed_paths():  # bound back read-only, also inside the scratch directory
+                "--proc", "/proc", "--dev", "/dev",
+                "--perms", "1777", "--size", str(scratch_mb * 2**20), "--tmpfs", SCRATCH]
+    for link in SYSTEM_DIRS:  # /bin -> usr/bin and friends on merged-/usr systems
+        if os.path.islink(link):
+            command += ["--symlink", os.readlink(link), link]
+    made = {"/"}
+    for path in needed_paths():
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):  # parents traversable by the unprivileged uid
+            parent = "/" + "/".join(parts[:i])
+            if parent not in made and parent != SCRATCH:
+                command += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
         command += ["--ro-bind", path, path]
-    command += ["--chdir", SCRATCH, "--clearenv"]
+        made.add(path)
+    command += ["--remount-ro", "/", "--chdir", SCRATCH, "--clearenv"]
     for key, value in THREADS_ENV.items():
         command += ["--setenv", key, value]
     command.append("--")
@@ -130,9 +145,11 @@ def as_user_command(argv: list[str], uid: int = NOBODY, gid: int = NOBODY) -> li
     for hidden in ("/root", "/home"):
         if os.path.isdir(hidden) and not os.path.islink(hidden):
             command += ["--tmpfs", hidden]
-    for path in _needed_paths():
+    for path in needed_paths():
         if path.startswith(("/root/", "/home/")):
-            command += ["--ro-bind", path, path]
+            top = "/".join(path.split("/")[:3])  # e.g. /root/.pyenv, traversable once bound
+            if top not in command:
+                command += ["--ro-bind", top, top]
     return command + ["--", shutil.which("setpriv") or "setpriv", f"--reuid={uid}",
                       f"--regid={gid}", "--clear-groups", "--inh-caps=-all",
                       "--bounding-set=-all", "--", *argv]

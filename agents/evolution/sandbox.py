@@ -164,7 +164,8 @@ def evaluate_program(
         os.chmod(workdir, 0o700)
         job = {"source": source, "game": game, "datasets": list(names), "mode": mode,
                "workdir": isolation.SCRATCH if mode == "bwrap" else workdir,
-               "memory_mb": limits.memory_mb, "cpu_s": max(1, int(timeout) + 1)}
+               "memory_mb": limits.memory_mb, "cpu_s": max(1, int(timeout) + 1),
+               "readable": isolation.needed_paths()}
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=workdir if mode == "direct" else "/", start_new_session=True, close_fds=True,

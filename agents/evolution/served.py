@@ -61,7 +61,7 @@ class SandboxedFunction:
             [sys.executable, "-m", "discoverygym.agents.evolution._child"])
         job = {"source": source, "game": game, "datasets": [], "mode": self.mode, "serve": True,
                "workdir": isolation.SCRATCH if self.mode == "bwrap" else "/tmp",
-               "memory_mb": memory_mb, "cpu_s": cpu_s}
+               "memory_mb": memory_mb, "cpu_s": cpu_s, "readable": isolation.needed_paths()}
         if self.mode == "direct":
             raise RuntimeError(f"{name}: no OS sandbox here to run a program from outside the "
                                f"package ({isolation.bwrap_works()}); "
