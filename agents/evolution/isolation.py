@@ -90,13 +90,14 @@ def needed_paths() -> list[str]:
     return system + kept
 
 
-def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB) -> list[str]:
+def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB, *, user_ns: bool = True) -> list[str]:
     """The bubblewrap command line running `argv` in the sandbox (see the module docstring).
 
     As an unprivileged user: bubblewrap in a new user namespace (`--unshare-all
     --unshare-user --disable-userns`). As root: bubblewrap sets up the namespaces (all but the
     user namespace, which would map the candidate to root outside), then `setpriv` drops to
-    `nobody` with no capabilities and `unshare --user` enters a new user namespace.
+    `nobody` with no capabilities and `unshare --user` enters a new user namespace (left out
+    with `user_ns=False`, for kernels that refuse unprivileged user namespaces).
     """
     root = os.geteuid() == 0
     command = [shutil.which("setpriv") or "setpriv", "--pdeathsig", "KILL", "--",
@@ -129,7 +130,9 @@ def bwrap_command(argv: list[str], scratch_mb: int = SCRATCH_MB) -> list[str]:
     if root:
         command += [shutil.which("setpriv") or "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
                     "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
-                    "--", shutil.which("unshare") or "unshare", "--user", "--"]
+                    "--"]
+        if user_ns:
+            command += [shutil.which("unshare") or "unshare", "--user", "--"]
     return command + list(argv)
 
 
@@ -155,28 +158,40 @@ def as_user_command(argv: list[str], uid: int = NOBODY, gid: int = NOBODY) -> li
                       "--bounding-set=-all", "--", *argv]
 
 
+def _runs(command: list[str]) -> str | None:
+    try:
+        done = subprocess.run(command, capture_output=True, check=False, timeout=30, cwd="/",
+                              env={})
+    except (OSError, subprocess.SubprocessError) as error:
+        return str(error)
+    return None if done.returncode == 0 else done.stderr.decode(errors="replace").strip()[:200]
+
+
 @functools.lru_cache(maxsize=1)
+def _probe() -> tuple[str | None, bool]:
+    """(what is missing or None, whether the user namespace holds), tried once per process."""
+    if shutil.which("bwrap") is None:
+        return "bwrap", False
+    if shutil.which("setpriv") is None or shutil.which("unshare") is None:
+        return "setpriv", False
+    error = _runs(bwrap_command([sys.executable, "-c", "pass"]))
+    if error is None:
+        return None, True
+    if os.geteuid() == 0 and _runs(bwrap_command([sys.executable, "-c", "pass"], user_ns=False)) is None:
+        return None, False  # as root every other layer holds; `nobody` may not unshare users
+    return f"userns ({error})", False
+
+
 def bwrap_works() -> str | None:
     """None when bubblewrap can start a sandbox here (as the user evaluations run as), else the
     name of what is missing ("bwrap", "setpriv" or "userns") with the error."""
-    if shutil.which("bwrap") is None:
-        return "bwrap"
-    if shutil.which("setpriv") is None or shutil.which("unshare") is None:
-        return "setpriv"
-    try:
-        done = subprocess.run(bwrap_command([sys.executable, "-c", "pass"]), capture_output=True,
-                              check=False, timeout=30, cwd="/", env={})
-    except (OSError, subprocess.SubprocessError) as error:
-        return f"userns ({error})"
-    if done.returncode != 0:
-        return f"userns ({done.stderr.decode(errors='replace').strip()[:200]})"
-    return None
+    return _probe()[0]
 
 
 def child_command(argv: list[str]) -> tuple[list[str], dict, str]:
     """(command, extra Popen kwargs, mode) starting the child: "bwrap" or the "direct" fallback."""
     if bwrap_works() is None:
-        return bwrap_command(argv), {}, "bwrap"
+        return bwrap_command(argv, user_ns=_probe()[1]), {}, "bwrap"
     setpriv = shutil.which("setpriv")
     return ([setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv), {}, "direct"
 
@@ -190,6 +205,7 @@ def layers_of(mode: str, child: dict) -> dict[str, bool]:
 
     if mode == "bwrap":
         held = dict.fromkeys(LAYERS[:11], True)
+        held["user_ns"] = _probe()[1]
     else:
         held = dict.fromkeys(LAYERS[:11], False)
         held.update(net_ns=said("net_ns"), unprivileged_uid=said("unprivileged_uid"),

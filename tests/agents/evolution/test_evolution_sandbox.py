@@ -156,13 +156,25 @@ def test_every_layer_holds_and_is_reported():
 
 def test_direct_fallback_reports_the_missing_layers(monkeypatch):
     """Without bubblewrap the candidate still runs, and the result says what is missing."""
-    monkeypatch.setattr(isolation, "bwrap_works", lambda: "bwrap")
+    monkeypatch.setattr(isolation, "_probe", lambda: ("bwrap", False))
     result = run("return -(bins - item)")
     assert result.ok, result.error
     assert result.sandbox["mode"] == "direct"
     missing = isolation.missing_layers({k: v for k, v in result.sandbox.items() if k != "mode"})
     assert {"pid_ns", "mount_ns", "readonly_fs", "empty_env"} <= set(missing)
     assert "apt-get install -y bubblewrap" in missing["pid_ns"]
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root path drops to nobody itself")
+def test_root_without_user_namespaces_keeps_the_other_layers(monkeypatch):
+    monkeypatch.setattr(isolation, "_probe", lambda: (None, False))
+    result = run("return -(bins - item)")
+    assert result.ok, result.error
+    held = {k for k, v in result.sandbox.items() if v is True}
+    assert held == set(isolation.LAYERS) - {"user_ns"}
+    missing = isolation.missing_layers({k: v for k, v in result.sandbox.items() if k != "mode"})
+    assert list(missing) == ["user_ns"] and "user namespaces" in missing["user_ns"]
 
 
 def test_scores_come_from_the_verified_decisions_not_the_child():
