@@ -119,13 +119,17 @@ def _preload_security() -> None:
             pass
 
 
-def _landlock(scratch: str, readable: list[str]) -> bool:
-    """Reads only below `readable` (what the child needs), writes only below `scratch`, no
-    execution anywhere (False when unavailable)."""
+def _landlock(scratch: str, readable: list[str] | None = None) -> bool:
+    """Reads only below `readable` (default: `isolation.needed_paths()`, what the child needs),
+    writes only below `scratch`, no execution anywhere (False when unavailable)."""
     try:
         from landlock import FSAccess, Ruleset
     except Exception:  # noqa: BLE001 - reported as a missing layer
         return False
+    if readable is None:
+        from discoverygym.agents.evolution.isolation import needed_paths
+
+        readable = needed_paths()
     try:
         ruleset = Ruleset()
         for path in readable:
@@ -276,7 +280,7 @@ def main() -> None:
         if job.get("mode") == "direct":
             layers["unprivileged_uid"] = _drop_privileges(job["workdir"]) or os.geteuid() != 0
         _no_processes()
-        layers["landlock"] = _landlock(job["workdir"], job.get("readable", []))
+        layers["landlock"] = _landlock(job["workdir"], job.get("readable"))
         layers["seccomp"] = _seccomp()
         # The layers go out now, before the candidate exists: the parent believes this line only.
         os.write(result_fd, json.dumps({"layers": layers}).encode() + b"\n")
