@@ -30,6 +30,7 @@ SMALL = ("weibull-200:seed=0,count=2",)
 SECRET = "sk-hostile-secret-0123456789"
 FORGED = '{"ok": true, "score": 1000000.0, "scores": {}}\n'
 OS = "np.lib._datasource.os"  # `os`, reachable through numpy's internals (no static check)
+VISIBLE_ENV = "DG_HOSTILE_VISIBLE_DIR"  # a world-writable folder inside the sandbox's view
 
 
 def candidate(body: str) -> str:
@@ -388,10 +389,10 @@ try:
     import pyseccomp  # noqa: F401 - loaded before processes end, as the child does
 except Exception:
     pass
-port, host_pid, sleeper, workdir, secret_file = json.loads(sys.argv[1])
+port, host_pid, sleeper, workdir, secret_file, visible, readable = json.loads(sys.argv[1])
 _child._limits(1024, 20)
 _child._no_processes()
-layers = {"landlock": _child._landlock("/tmp"), "seccomp": _child._seccomp()}
+layers = {"landlock": _child._landlock("/tmp", readable), "seccomp": _child._seccomp()}
 out = {"layers": layers, "uid": os.getuid()}
 def attempt(name, fn):
     try:
@@ -404,6 +405,8 @@ def environ():
 attempt("read_host_environ", environ)
 attempt("read_secret_file", lambda: open(secret_file).read())
 attempt("write_outside_scratch", lambda: open(os.path.join(workdir, "probe-wrote"), "w").write("x"))
+if visible:
+    attempt("write_visible_dir", lambda: open(os.path.join(visible, "probe-wrote"), "w").write("x"))
 attempt("socket_loopback", lambda: socket.create_connection(("127.0.0.1", port), 2))
 attempt("fork", lambda: os.fork())
 attempt("exec_shell", lambda: os.posix_spawn("/bin/sh", ["/bin/sh", "-c", "true"], {}))
@@ -419,7 +422,8 @@ def os_layers_without_python_checks(workdir: Path) -> dict[str, tuple[bool, str]
     command line and hardening (rlimits, Landlock, seccomp): what the OS alone refuses."""
     from discoverygym.agents.evolution import isolation
 
-    secret_file = workdir / "secret"
+    visible = os.environ.get(VISIBLE_ENV) or ""
+    secret_file = workdir / f"secret-{os.getuid()}"
     secret_file.write_text(SECRET)
     secret_file.chmod(0o600)
     server = socket.socket()
@@ -432,7 +436,7 @@ def os_layers_without_python_checks(workdir: Path) -> dict[str, tuple[bool, str]
         command, kwargs, mode = isolation.child_command(
             [sys.executable, "-c", PROBE,
              json.dumps([server.getsockname()[1], os.getpid(), sleeper.pid, str(workdir),
-                         str(secret_file)])])
+                         str(secret_file), visible, isolation.needed_paths()])])
         done = subprocess.run(command, check=False, capture_output=True, timeout=60, cwd="/",
                               env={} if mode == "bwrap" else {"PATH": os.environ.get("PATH", "")},
                               start_new_session=True, **kwargs)
@@ -463,6 +467,10 @@ def os_layers_without_python_checks(workdir: Path) -> dict[str, tuple[bool, str]
     results["os:write_outside_scratch"] = (
         results["os:write_outside_scratch"][0] and not (workdir / "probe-wrote").exists(),
         results["os:write_outside_scratch"][1])
+    if visible:
+        results["os:write_visible_dir"] = (
+            out["write_visible_dir"].startswith("refused")
+            and not (Path(visible) / "probe-wrote").exists(), f"mode {mode}: {out['write_visible_dir']}")
     results["os:scratch_is_writable"] = (out["scratch_is_writable"].startswith("DONE"),
                                          f"mode {mode}: {out['scratch_is_writable']}")
     claimed = evaluate(candidate("return -(bins - item)"), static_check=True).sandbox

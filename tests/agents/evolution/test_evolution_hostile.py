@@ -25,12 +25,24 @@ NOBODY = 65534
 
 @pytest.fixture(scope="module")
 def workdir():
-    """A world-writable folder outside the sandbox's scratch: an escaped candidate's files
-    would appear here."""
+    """A world-writable folder on the host (an escaped candidate's files would appear here),
+    plus, where the checkout is writable, a world-writable folder inside the package sources,
+    which the sandbox does see (read-only): named to the probe by DG_HOSTILE_VISIBLE_DIR."""
+    import discoverygym.agents.evolution as package
+
     path = Path(tempfile.mkdtemp(prefix="dg-hostile-", dir="/var/tmp"))
     path.chmod(0o777)
+    sources = Path(package.__file__).parent
+    visible = None
+    if os.access(sources, os.W_OK):
+        visible = Path(tempfile.mkdtemp(prefix=".hostile-rw-", dir=sources))
+        visible.chmod(0o777)
+        os.environ[hostile_programs.VISIBLE_ENV] = str(visible)
     yield path
+    os.environ.pop(hostile_programs.VISIBLE_ENV, None)
     shutil.rmtree(path, ignore_errors=True)
+    if visible is not None:
+        shutil.rmtree(visible, ignore_errors=True)
 
 
 @pytest.mark.parametrize("name", list(hostile_programs.CHECKS))
@@ -62,7 +74,8 @@ def test_hostile_programs_are_contained_as_an_unprivileged_user(workdir):
         isolation.as_user_command([sys.executable, str(Path(hostile_programs.__file__)),
                                    str(workdir)], uid=NOBODY),
         check=False, capture_output=True, text=True, timeout=600, cwd=workdir,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
+             hostile_programs.VISIBLE_ENV: os.environ.get(hostile_programs.VISIBLE_ENV, "")},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
