@@ -120,7 +120,44 @@ def type_hints_string_annotation(workdir: Path) -> tuple[bool, str]:
     return not target.exists(), _text(result)
 
 
+def subclasses_walk(workdir: Path) -> tuple[bool, str]:
+    """The classic `().__class__.__base__.__subclasses__()` walk to `os.system`."""
+    target = workdir / "subclasses-by-candidate"
+    source = candidate(f"""\
+        for cls in ().__class__.__base__.__subclasses__():
+            if cls.__name__ == '_wrap_close':
+                cls.__init__.__globals__['system']('touch {target}')
+        return bins
+        """)
+    result = evaluate(source)
+    return not target.exists(), _text(result)
+
+
 # ------------------------------------------------------------------------ forged results
+def mutated_instances(workdir: Path) -> tuple[bool, str]:
+    """The candidate shrinks every item of the child's copy of the instances (found through
+    the frames of its caller), so that the child packs the later instances into one bin: the
+    parent verifies against its own copy."""
+    honest = honest_score()
+    source = candidate("""\
+        try:
+            raise ValueError
+        except ValueError as error:
+            frame = error.__traceback__.tb_frame
+        while frame is not None:
+            for value in list(frame.f_locals.values()):
+                if value.__class__.__name__ == 'Dataset':
+                    for instance in value.instances:  # frozen: through its __dict__
+                        instance.__dict__['sizes'] = instance.sizes * 0 + 1
+                        instance.__dict__['items'] = instance.items * 0 + 1
+            frame = frame.f_back
+        return -(bins - item)
+        """)
+    result = evaluate(source)
+    return _no_gain(result, honest), _text(result)
+
+
+
 def forged_score_on_every_fd(workdir: Path) -> tuple[bool, str]:
     """Issue 13, reproducer 2: a score written to the result channel (any fd) and exit."""
     honest = honest_score()
@@ -412,6 +449,27 @@ attempt("fork", lambda: os.fork())
 attempt("exec_shell", lambda: os.posix_spawn("/bin/sh", ["/bin/sh", "-c", "true"], {}))
 attempt("kill_host_process", lambda: os.kill(sleeper, 9))
 attempt("ptrace_parent", lambda: open("/proc/%d/mem" % host_pid, "rb").read(1))
+attempt("read_shadow", lambda: open("/etc/shadow").read())
+attempt("scratch_size_limit", lambda: [open("/tmp/fill-%d" % k, "wb").write(b"x" * 2**20)
+                                       for k in range(64)])
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+def syscall(*args):
+    if libc.syscall(*args) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return "ok"
+attempt("ptrace_attach", lambda: syscall(101, 16, host_pid, 0, 0))  # ptrace(PTRACE_ATTACH)
+attempt("unshare_user_ns", lambda: syscall(272, 0x10000000))  # unshare(CLONE_NEWUSER)
+attempt("kill_namespace_init", lambda: os.kill(1, 9))
+attempt("udp_to_internet", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
+    b"x", ("8.8.8.8", 53)))
+for name in list(out):
+    if name.startswith("scratch_size_limit"):
+        for k in range(64):
+            try:
+                os.remove("/tmp/fill-%d" % k)
+            except OSError:
+                pass
 attempt("scratch_is_writable", lambda: open("/tmp/probe", "w").write("ok"))
 os.write(1, json.dumps(out).encode())
 '''
@@ -457,7 +515,9 @@ def os_layers_without_python_checks(workdir: Path) -> dict[str, tuple[bool, str]
         return {"os:probe": (False, f"mode {mode}: no report: {done.stderr.decode()[-400:]}")}
     results = {}
     for name in ("read_host_environ", "read_secret_file", "write_outside_scratch",
-                 "socket_loopback", "fork", "exec_shell", "kill_host_process", "ptrace_parent"):
+                 "socket_loopback", "fork", "exec_shell", "kill_host_process", "ptrace_parent",
+                 "read_shadow", "scratch_size_limit", "ptrace_attach", "unshare_user_ns",
+                 "kill_namespace_init", "udp_to_internet"):
         results[f"os:{name}"] = (out[name].startswith("refused") and SECRET not in out[name],
                                  f"mode {mode}: {out[name]}")
     results["os:socket_loopback"] = (results["os:socket_loopback"][0] and not connected,
@@ -483,7 +543,8 @@ def os_layers_without_python_checks(workdir: Path) -> dict[str, tuple[bool, str]
 CHECKS: dict[str, Callable[[Path], tuple[bool, str]]] = {
     fn.__name__: fn for fn in (
         typing_sys_modules_bypass, bypass_then_write_and_spawn, dataclasses_builtins_exec,
-        type_hints_string_annotation, forged_score_on_every_fd, forged_decisions, result_flood,
+        type_hints_string_annotation, subclasses_walk, forged_score_on_every_fd,
+        forged_decisions, mutated_instances, result_flood,
         sleeping_candidate, sigkill_parent_leaves_nothing, fork_and_daemon, kill_a_host_process,
         subprocess_shell, parent_environ, socket_to_loopback)
 }
