@@ -242,3 +242,38 @@ def test_every_game_defines_the_protocol():
         assert module == scorers.__name__
         for part in ("prepare", "decide", "verify"):
             assert callable(getattr(scorers, f"{prefix}_{part}")), (spec.name, part)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_jobshop_any_legal_dispatch_order_is_a_feasible_schedule(draw):
+    """Every interleaving of the jobs' operations is legal; its checked makespan is at least the
+    instance's lower bound (score <= 0 against it)."""
+    data = scorers.jobshop_prepare(JOBS)
+    instance = data[0][1][0]
+    jobs = [j for j in range(instance.num_jobs) for _ in range(instance.num_operations)]
+    order = draw.draw(st.permutations(jobs))
+    decisions = {JOBS[0]: [list(order), scorers.jobshop_decide(shortest_first, data)[JOBS[0]][1]]}
+    _, scores = scorers.jobshop_verify(data, decisions)
+    assert scores[f"{JOBS[0]}/{instance.name}"] <= 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_tensor_schemes_are_verified_whatever_their_term_order(draw):
+    """Permuting the terms keeps a scheme (same rank, same score); changing one entry breaks it."""
+    from discoverygym.agents.heuristics.tensor_search import naive_decomposition
+
+    data = scorers.tensor_prepare(("2x2x2:mod2:seed=0:attempts=1000",))
+    name = data[0][0]
+    u, v, w = naive_decomposition(2, 2, 2)
+    order = draw.draw(st.permutations(range(8)))
+    entry = {"u": u[:, order].tolist(), "v": v[:, order].tolist(), "w": w[:, order].tolist(),
+             "attempts": 1000}
+    score, _ = scorers.tensor_verify(data, {name: entry})
+    assert score == -9.0
+    key, row, col = draw.draw(st.sampled_from("uvw")), draw.draw(st.integers(0, 3)), \
+        draw.draw(st.integers(0, 7))
+    entry[key][row][col] ^= 1
+    with pytest.raises(DecisionError, match="not a scheme"):
+        scorers.tensor_verify(data, {name: entry})
