@@ -177,7 +177,42 @@ TENSOR = GameSpec(
     agent_factory="discoverygym.agents.evolution.scorers:tensor_agent",
 )
 
-GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (BINPACKING, JOBSHOP, TENSOR)}
+CAPSET_PREAMBLE = '''"""Finds large cap sets (sets of vectors in F_3^n with no three distinct members on a line)."""
+import itertools
+
+import numpy as np
+'''
+
+# FunSearch's cap set skeleton (its notebook): the greedy construction adds, among the vectors
+# not blocked, the one of highest priority; a constant priority gives 2^n for n = 3..8.
+CAPSET_SEED = '''def priority(el: tuple[int, ...], n: int) -> float:
+    """Returns the priority with which we want to add `el` to the cap set.
+
+    Args:
+        el: A vector of F_3^n, a tuple of n values in {0, 1, 2}.
+        n: The dimension.
+
+    Return:
+        The priority of `el` (higher is added first; -inf: never).
+    """
+    return 0.0
+'''
+
+CAPSET = GameSpec(
+    name="capset",
+    function_name="priority",
+    preamble=CAPSET_PREAMBLE,
+    seed=CAPSET_SEED,
+    # FunSearch evolved one n at a time; here: train on n = 5 and 6, validate on 7, test on 8
+    # (where FunSearch found its 512).
+    splits={"train": ("n5", "n6"), "validation": ("n7",), "test": ("n8",)},
+    scorer="discoverygym.agents.evolution.scorers:capset",
+    metric="minus the mean gap in percent of the cap set size to the best known size",
+    timeout_s=120.0,
+    agent_factory="discoverygym.agents.evolution.scorers:capset_agent",
+)
+
+GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (BINPACKING, JOBSHOP, TENSOR, CAPSET)}
 
 
 def get_game(name: str) -> GameSpec:

@@ -29,8 +29,12 @@ Schemas (`decisions[name]` for each dataset name):
   The attempts are the one number taken from the child: clipped to the budget and required
   to equal it when the target rank was not reached, they move a score by less than one rank.
 
-Adding a game (e.g. the cap set: decisions = the chosen vectors, verified as a cap set) means
-writing these functions and naming them in the game's `GameSpec.scorer`.
+- capset: per dataset `n<d>`, the chosen vectors in the order the greedy construction added
+  them, each as its index in `itertools.product((0, 1, 2), repeat=n)` order; verified with the
+  independent checker (`envs.capset.score.score_cap_set`: distinct, in range, no three on a
+  line). Score: minus the mean gap (%) of the size to the best known size; per dataset: the size.
+
+Adding a game means writing these functions and naming them in the game's `GameSpec.scorer`.
 """
 
 from __future__ import annotations
@@ -296,3 +300,53 @@ def tensor_namespace() -> dict[str, Any]:
 def tensor_agent(fn: Callable):
     """The tensor game's evolved part is a search routine, not an env policy: the proposal."""
     return fn
+
+
+# -------------------------------------------------------------------------------- cap set
+def capset_prepare(names: tuple[str, ...]) -> list[tuple[str, int]]:
+    """`n<d>` dataset names -> (name, n) (KeyError listing the known names)."""
+    import discoverygym.envs.capset.construction  # noqa: F401 - before the sandbox locks down
+    from discoverygym.envs.capset.datasets import parse_dataset
+
+    return [(name, parse_dataset(name)) for name in names]
+
+
+def capset_decide(fn: Callable, data: list[tuple[str, int]]) -> dict[str, list[int]]:
+    """FunSearch's greedy construction with the candidate's priority: the chosen vectors."""
+    from discoverygym.envs.capset.construction import greedy_cap_set
+
+    decisions = {}
+    for name, n in data:
+        vectors = greedy_cap_set(n, fn).astype(np.int64)
+        decisions[name] = (vectors @ (3 ** np.arange(n - 1, -1, -1))).tolist()
+    return decisions
+
+
+def capset_verify(data: list[tuple[str, int]], decisions: Any) -> tuple[float, dict[str, float]]:
+    """Check each set with the independent checker; minus the mean gap (%) to the best known."""
+    from discoverygym.envs.capset.checker import CapSetError
+    from discoverygym.envs.capset.geometry import all_vectors
+    from discoverygym.envs.capset.score import score_cap_set
+
+    decisions = _expect_names(decisions, [name for name, _ in data])
+    gaps, scores = [], {}
+    for name, n in data:
+        chosen = decisions[name]
+        length = len(chosen) if isinstance(chosen, list) else -1
+        indices = _int_list(chosen, name, length, 0, 3**n)
+        if len(set(indices.tolist())) != len(indices):
+            raise DecisionError(f"{name}: a vector is chosen twice")
+        try:
+            result = score_cap_set(n, all_vectors(n)[indices])
+        except CapSetError as error:
+            raise DecisionError(f"{name}: {error}") from None
+        gaps.append(result.gap_pct)
+        scores[name] = float(result.size)
+    return -float(np.mean(gaps)), scores
+
+
+def capset_agent(fn: Callable):
+    """An env agent playing the greedy construction with the evolved priority."""
+    from discoverygym.agents.heuristics.capset import PriorityAgent
+
+    return PriorityAgent(fn)

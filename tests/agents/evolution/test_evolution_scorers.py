@@ -289,3 +289,35 @@ def test_tensor_schemes_are_verified_whatever_their_term_order(draw):
     entry[key][row][col] ^= 1
     with pytest.raises(DecisionError, match="not a scheme"):
         scorers.tensor_verify(data, {name: entry})
+
+
+# -------------------------------------------------------------------------------- cap set
+def test_capset_constant_priority_scores_2_to_the_n():
+    data, decisions = decided("capset", lambda el, n: 0.0, ("n3", "n5", "n6"))
+    score, scores = scorers.capset_verify(data, decisions)
+    assert scores == {"n3": 8.0, "n5": 32.0, "n6": 64.0}
+    from discoverygym.envs.capset.bounds import gap_pct
+
+    assert score == pytest.approx(-np.mean([gap_pct(8, 3), gap_pct(32, 5), gap_pct(64, 6)]))
+
+
+def test_capset_a_better_priority_scores_higher():
+    """A priority that prefers vectors with no 1 (FunSearch's n = 3 optimum has 9 of them)."""
+    data, seed = decided("capset", lambda el, n: 0.0, ("n4",))
+    _, other = decided("capset", lambda el, n: float(sum(x == 1 for x in el) == 0) + sum(el), ("n4",))
+    assert scorers.capset_verify(data, other)[1]["n4"] >= 16
+    assert scorers.capset_verify(data, seed)[1]["n4"] == 16
+
+
+@pytest.mark.parametrize("forge, message", [
+    (lambda d: {"n4": d["n4"] + [d["n4"][0]]}, "chosen twice"),
+    (lambda d: {"n4": list(range(27))}, "line"),
+    (lambda d: {"n4": [81]}, "81"),
+    (lambda d: {"n4": [1.5]}, "integer"),
+    (lambda d: {"n4": "all of them"}, "list"),
+    (lambda d: {"n5": d["n4"]}, "datasets"),
+])
+def test_capset_forged_sets_are_rejected(forge, message):
+    data, decisions = decided("capset", lambda el, n: 0.0, ("n4",))
+    with pytest.raises(DecisionError, match=message):
+        scorers.capset_verify(data, forge(decisions))
