@@ -7,6 +7,7 @@ it also runs standalone: `python -m discoverygym.agents.evolution.cli --help`.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -76,6 +77,9 @@ def evolve(
                                                  "progress curve beside it.")] = None,
     wandb: Annotated[bool, typer.Option(help="Log to W&B (offline unless WANDB_MODE/API key).")] = True,
     wandb_project: Annotated[str, typer.Option(help="W&B project.")] = "discoverygym-evolve",
+    allow_weak_sandbox: Annotated[bool, typer.Option(
+        "--allow-weak-sandbox", help="Run even where the machine refuses a sandbox layer "
+                                     "(printed and recorded in the run's sandbox.json).")] = False,
 ) -> None:
     """Evolve a game's priority function with an LLM (FunSearch), sandboxed and resumable."""
     if run_dir is None:
@@ -93,6 +97,7 @@ def evolve(
 
     if samples is None and minutes is None:
         raise typer.BadParameter("give a budget: --samples N and/or --minutes M")
+    sandbox = _sandbox_or_exit(env, allow_weak_sandbox)
     try:
         spec = get_game(env)
         config = EvolutionConfig(
@@ -113,13 +118,17 @@ def evolve(
                               make_executor(executor, workers, ray_address), resume=resume)
     except (KeyError, ValueError, FileExistsError, ImportError) as error:
         raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    sandbox_file = Path(run_dir) / "sandbox.json"
+    sandbox_file.write_text(json.dumps(sandbox, indent=2) + "\n")
+    sandbox_file.chmod(0o600)
     tracker = None
     if wandb:
         from discoverygym.agents.evolution.tracking import WandbTracker
 
         tracker = WandbTracker(run_dir, {"game": env, "llm": backend.name, "seed": seed,
                                          "database": asdict(config.database),
-                                         "samples_per_prompt": samples_per_prompt}, wandb_project)
+                                         "samples_per_prompt": samples_per_prompt,
+                                         "sandbox": sandbox}, wandb_project)
     budget = f"/{samples}" if samples else ""
     with Live(Text("starting: scoring the seed program..."), console=console,
               refresh_per_second=4, transient=False) as live:
@@ -151,6 +160,28 @@ def evolve(
         shipped = ship_program(run_dir, ship)
         console.print(f"shipped: {shipped} (+ {shipped.with_suffix('.summary.json').name}, "
                       f"{shipped.with_suffix('.curve.png').name})")
+
+
+def _sandbox_or_exit(game: str, allow_weak: bool) -> dict:
+    """The sandbox layers that hold here (scoring the seed once); exit naming each missing one
+    and how to get it, unless `allow_weak` (then say so). Returned for the run's metadata."""
+    from discoverygym.agents.evolution.isolation import missing_layers
+    from discoverygym.agents.evolution.sandbox import sandbox_check
+
+    try:
+        layers = sandbox_check(game)
+    except (KeyError, RuntimeError) as error:
+        raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    missing = missing_layers(layers)
+    for layer, how in missing.items():
+        console.print(f"[yellow]sandbox layer missing: {layer}[/yellow]: {how}")
+    if missing and not allow_weak:
+        console.print("[red]refusing to run candidates in a weaker sandbox; fix the above or pass "
+                      "--allow-weak-sandbox (recorded in the run)[/red]")
+        raise typer.Exit(2)
+    if missing:
+        console.print(f"[yellow]--allow-weak-sandbox: running without {', '.join(missing)}[/yellow]")
+    return {"layers": layers, "missing": sorted(missing), "allow_weak_sandbox": allow_weak}
 
 
 app = typer.Typer(add_completion=False)

@@ -9,6 +9,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 from typer.testing import CliRunner
 
+from discoverygym.agents.evolution import isolation
 from discoverygym.agents.evolution.cli import app
 from discoverygym.agents.evolution.export import read_metadata
 from discoverygym.agents.evolution.samplelog import read_log
@@ -41,6 +42,9 @@ def test_evolve_command_with_wandb_offline_and_resume(url, tmp_path, monkeypatch
     assert len(list(read_log(run_dir))) == 4
     assert read_metadata(run_dir / "best.py")["llm"].startswith("openai:tiny@")
     assert list((run_dir / "wandb").glob("offline-run-*"))
+    sandbox = json.loads((run_dir / "sandbox.json").read_text())  # the layers the run had
+    assert sandbox["missing"] == [] and sandbox["allow_weak_sandbox"] is False
+    assert all(sandbox["layers"][layer] for layer in isolation.LAYERS)
     again = CliRunner().invoke(app, [*args, "--samples", "6"])
     assert again.exit_code != 0 and "--resume" in again.output
     shipped = tmp_path / "models" / "evolved_tiny.py"
