@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from discoverygym.agents.base import Family
 from discoverygym.envs.capset.construction import Priority, constant_priority, priorities_of
 from discoverygym.envs.capset.geometry import index_of

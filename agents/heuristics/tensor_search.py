@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
@@ -74,10 +75,10 @@ class WalkState:
     field: str = "mod2"
 
 
-ProposeFn = Callable[[WalkState, random.Random], Optional[Flip]]
+ProposeFn = Callable[[WalkState, random.Random], Flip | None]
 
 
-def uniform_flip(state: WalkState, rng: random.Random) -> Optional[Flip]:
+def uniform_flip(state: WalkState, rng: random.Random) -> Flip | None:
     """Default proposal: a random term, a random mode, a random partner sharing that factor.
 
     Returns None when the sampled term has no partner in that mode (the search counts the

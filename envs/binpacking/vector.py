@@ -27,9 +27,10 @@ import numpy as np
 
 from discoverygym.envs.batched import BatchedVectorEnv
 from discoverygym.envs.binpacking.bounds import InstanceBounds, instance_bounds
-from discoverygym.envs.binpacking.env import OnlineBinPackingEnv
+from discoverygym.envs.binpacking.env import METRIC_NAME, OnlineBinPackingEnv
 from discoverygym.envs.binpacking.instances import Dataset, Instance
 from discoverygym.envs.binpacking.render import render_ansi, render_rgb
+from discoverygym.envs.contract import check_memory, check_reset_options, reject_unknown_kwargs
 
 __all__ = ["OnlineBinPackingVectorEnv"]
 
@@ -47,6 +48,7 @@ def _ctz(x: np.ndarray) -> np.ndarray:
 class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     """N online bin packing games stepped together (see the module docstring)."""
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         num_envs: int = 1,
@@ -77,6 +79,15 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         self._levels = levels
         self._num_actions = self.new_bin_action + 1
         insts = self.dataset.instances
+        words = -(-self.max_bins // 64) if self._histogram else 0
+        check_memory(
+            f"{n} batched bin packing envs with grid capacity {self.capacity}, "
+            f"{self.max_items} items and {self.max_bins} bins",
+            (levels + 1) * levels  # the fits table
+            + len(insts) * (self.max_items + 1) * 8
+            + n * (self.max_items * 4 + self._num_actions * 2 + levels * (4 + words * 9))
+            + (0 if self._histogram else n * self.max_bins * 4),
+        )
         # sizes padded with the sentinel C + 1 (fits no level) past each instance's end
         self._sentinel = self.capacity + 1
         self._sizes = np.full((len(insts), self.max_items + 1), self._sentinel, dtype=np.int64)
@@ -114,10 +125,14 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     # ------------------------------------------------------------------ hooks
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        unknown = set(options) - {"instance"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; known: ['instance']")
-        if options.get("instance") is not None:
+        check_reset_options(options, ["instance"])
+        name = options.get("instance")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"reset option 'instance' must be an instance name (str), got "
+                f"{type(name).__name__} {name!r}"
+            )
+        if name is not None:
             self.dataset.instance(options["instance"])  # KeyError with the close names
 
     def _reset_envs(self, ids: np.ndarray, options: dict[str, Any]) -> None:
@@ -279,6 +294,7 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         if bounds is None:
             bounds = self._bounds[inst.name] = instance_bounds(inst)
         n_open = int(self._open[i])
+        excess = 100.0 * (n_open - bounds.l1) / bounds.l1
         info: dict[str, Any] = {}
         if self._truncated[i]:
             info["truncated_reason"] = "max_bins"
@@ -287,7 +303,9 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
                 "l1": bounds.l1,
                 "l2": bounds.l2,
                 "optimum": bounds.optimum,
-                "excess_pct": 100.0 * (n_open - bounds.l1) / bounds.l1,
+                "excess_pct": excess,
+                "metric": excess,
+                "metric_name": METRIC_NAME,
                 "assignment": self._assign[i, : int(self._t[i])].astype(np.int64),
             }
         )

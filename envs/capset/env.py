@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
+
 from discoverygym.envs.capset.bounds import bound, gap_pct
 from discoverygym.envs.capset.geometry import all_vectors, check_n, third_table
 from discoverygym.envs.capset.render import render_ansi, render_rgb
-from gymnasium import spaces
+from discoverygym.envs.capset.score import METRIC
+from discoverygym.envs.contract import discrete_action
 
 __all__ = ["CapSetEnv"]
 
@@ -60,7 +62,8 @@ class CapSetEnv(gym.Env):
         the episode is over). An action in the space that is not legal (a member or a blocked
         vector) does not crash: the lowest-index legal vector is added instead (the choice of
         FunSearch's constant priority) and ``info["illegal_action"]`` is True. Values outside
-        the space, and values that are not integers, raise ValueError. ``step()`` before
+        the space, and values that are not integers (bools and floats included), raise
+        `InvalidActionError`, a ValueError (the env contract). ``step()`` before
         ``reset()``, or after the episode ended, raises RuntimeError.
 
     Reward
@@ -72,7 +75,8 @@ class CapSetEnv(gym.Env):
         reset).
         At the end also: ``best_known`` (the largest known size, `bounds.BOUNDS`),
         ``optimal`` (True/False where the optimum is proven, n <= 6; None for n >= 7),
-        ``gap_pct`` (100 (best known - size) / best known), ``cap_set`` (int8 (size, n): the
+        ``gap_pct`` (100 (best known - size) / best known), ``metric`` (the size, as a float)
+        with ``metric_name = "size"`` (the env contract's common key), ``cap_set`` (int8 (size, n): the
         vectors in the order added; check it with `checker.verify`) and ``actions`` (int64:
         their indices).
 
@@ -86,6 +90,7 @@ class CapSetEnv(gym.Env):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metric_name = METRIC  # the env contract's info["metric_name"] (discoverygym.envs.contract)
     KWARGS: tuple[str, ...] = ("n", "render_mode")
 
     def __init__(self, n: int = 8, render_mode: str | None = None, **unknown: Any) -> None:
@@ -206,17 +211,8 @@ class CapSetEnv(gym.Env):
     # ------------------------------------------------------------------ internals
 
     def _validate_action(self, action: Any) -> int:
-        try:
-            a = operator.index(
-                action.item() if isinstance(action, np.ndarray) and action.size == 1 else action
-            )
-        except TypeError:
-            raise ValueError(
-                f"action {action!r} is not an integer; expected one of 0..{self.num_vectors - 1}"
-            ) from None
-        if not 0 <= a < self.num_vectors:
-            raise ValueError(f"action {a} is outside the action space Discrete({self.num_vectors})")
-        return a
+        """The env contract's rule: anything outside the space raises InvalidActionError."""
+        return discrete_action(action, self.num_vectors)
 
     def _add(self, b: int) -> None:
         """Add vector b (legal) and block the third point of every line through b and a member:
@@ -257,6 +253,8 @@ class CapSetEnv(gym.Env):
             "best_known": best.size,
             "optimal": (self._size == best.size) if best.optimal else None,
             "gap_pct": gap_pct(self._size, self.n),
+            "metric": float(self._size),
+            "metric_name": METRIC,
             "cap_set": self.cap_set,
             "actions": self._order[: self._size].copy(),
         }

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+
 from discoverygym.envs.capset.geometry import check_n
 
 __all__ = [

@@ -19,11 +19,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from discoverygym.envs.batched import BatchedVectorEnv
 from discoverygym.envs.capset.bounds import bound, gap_pct
 from discoverygym.envs.capset.env import CapSetEnv
 from discoverygym.envs.capset.geometry import all_vectors, third_table
 from discoverygym.envs.capset.render import render_ansi, render_rgb
+from discoverygym.envs.capset.score import METRIC
 
 __all__ = ["CapSetVectorEnv"]
 
@@ -144,6 +146,8 @@ class CapSetVectorEnv(BatchedVectorEnv):
             "best_known": best.size,
             "optimal": (size == best.size) if best.optimal else None,
             "gap_pct": gap_pct(size, self.n),
+            "metric": float(size),
+            "metric_name": METRIC,
             "cap_set": self._digits[order],
             "actions": order,
         }

@@ -6,7 +6,7 @@ Every figure is printed next to a reference measured in the same run, as a ratio
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 BENCHMARKS: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "capset", "vector", "scaling")
 

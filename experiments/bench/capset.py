@@ -18,13 +18,14 @@ import itertools
 
 import gymnasium as gym
 import numpy as np
+from rich.console import Console
+from rich.table import Table
+
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.capset import PriorityAgent, RandomGreedy
 from discoverygym.envs.capset.construction import greedy_cap_set
 from discoverygym.envs.capset.vector import CapSetVectorEnv
 from discoverygym.experiments.bench import rate
-from rich.console import Console
-from rich.table import Table
 
 ENV_ID = "discoverygym.envs:discoverygym/CapSet-v0"
 BATCH = 64

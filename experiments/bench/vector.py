@@ -367,7 +367,7 @@ def sb3_table(quick: bool, repeats: int) -> tuple[Table, dict[str, float]]:
     for column in ("VecEnv", "rollout steps/s", "ratio", "train steps/s", "ratio", "reference"):
         table.add_column(column, justify="left" if column in ("VecEnv", "reference") else "right")
     numbers = {}
-    for n, out in results:
+    for _n, out in results:
         ref_name = list(out)[1]  # SubprocVecEnv for 16 envs, DummyVecEnv for 128
         ref_roll, ref_train = out[ref_name]
         for name, (roll, train) in out.items():

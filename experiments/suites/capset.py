@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.capset import CAPSET_AGENTS, KnownCapSetAgent, make_agent
 from discoverygym.envs.capset.bounds import best_known, gap_pct

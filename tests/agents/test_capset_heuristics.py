@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.capset import (
     KnownCapSetAgent,

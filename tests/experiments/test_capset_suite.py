@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from discoverygym.envs.capset.datasets import parse_dataset
 from discoverygym.experiments.bench import capset as bench
 from discoverygym.experiments.suites import GAMES, get_suite

@@ -6,10 +6,11 @@ import itertools
 
 import numpy as np
 import pytest
-from discoverygym.envs.capset.checker import MAX_VECTORS, CapSetError, find_line, verify
-from discoverygym.envs.capset.known import known_cap_set
 from hypothesis import given
 from hypothesis import strategies as st
+
+from discoverygym.envs.capset.checker import MAX_VECTORS, CapSetError, find_line, verify
+from discoverygym.envs.capset.known import known_cap_set
 
 
 def brute_force_has_line(vectors: list[tuple[int, ...]]) -> bool:

@@ -8,6 +8,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from discoverygym.envs.capset.checker import verify
 from discoverygym.envs.capset.construction import (
     PriorityError,
@@ -16,8 +19,6 @@ from discoverygym.envs.capset.construction import (
     greedy_from_priorities,
     priorities_of,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def naive_greedy(n: int, scores: list[float]) -> list[tuple[int, ...]]:

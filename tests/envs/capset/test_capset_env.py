@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import itertools
 
-import discoverygym.envs  # noqa: F401  (registers the ids)
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
+from hypothesis import given
+from hypothesis import strategies as st
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import discoverygym.envs  # noqa: F401  (registers the ids)
 from discoverygym.envs.capset.checker import verify
 from discoverygym.envs.capset.construction import greedy_cap_set
 from discoverygym.envs.capset.env import CapSetEnv
 from discoverygym.envs.capset.geometry import all_vectors, index_of
 from discoverygym.envs.capset.known import known_cap_set
-from gymnasium.utils.env_checker import check_env
-from hypothesis import given
-from hypothesis import strategies as st
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 ENV_ID = "discoverygym/CapSet-v0"
 

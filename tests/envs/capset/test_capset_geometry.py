@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from discoverygym.envs.capset.geometry import all_vectors, index_of, third_table, vector_of
 
 

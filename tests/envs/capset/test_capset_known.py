@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 import pytest
+
 from discoverygym.envs.capset.bounds import BOUNDS, best_known, bound, gap_pct
 from discoverygym.envs.capset.known import (
     DATA_DIR,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from discoverygym.envs.capset.checker import CapSetError
 from discoverygym.envs.capset.construction import greedy_cap_set
 from discoverygym.envs.capset.datasets import DATASETS, dataset_name, parse_dataset

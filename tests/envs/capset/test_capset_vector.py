@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import discoverygym.envs  # noqa: F401  (registers the ids)
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import discoverygym.envs  # noqa: F401  (registers the ids)
 from discoverygym.envs.batched import RaggedSyncVectorEnv, assert_same, assert_same_trajectories
 from discoverygym.envs.capset.checker import verify
 from discoverygym.envs.capset.env import CapSetEnv
 from discoverygym.envs.capset.vector import CapSetVectorEnv
 from discoverygym.envs.vector_sb3 import make_sb3_vec_env
-from gymnasium.vector import AutoresetMode
-from gymnasium.vector.utils import batch_space
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 ENV_ID = "discoverygym/CapSet-v0"
 
