@@ -10,6 +10,10 @@ Each game also has a native batched implementation (numpy over the batch), regis
 vector entry point::
 
     envs = gym.make_vec("discoverygym/JobShop-v0", num_envs=512, vectorization_mode="vector_entry_point")
+
+Every id follows one env contract (actions, options, errors, the final ``info["metric"]``,
+memory limits), written in `discoverygym.envs.contract` and checked for every registered
+``discoverygym/`` id by ``tests/envs/test_contract.py``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ ENV_SPECS: tuple[EnvSpecSummary, ...] = (
         entry_point="discoverygym.envs.tensor.env:TensorDecompositionEnv",
         vector_entry_point="discoverygym.envs.tensor.vector:TensorDecompositionVectorEnv",
         description="AlphaTensor's TensorGame: decompose the matrix multiplication tensor.",
+    ),
+    EnvSpecSummary(
+        id="discoverygym/CapSet-v0",
+        entry_point="discoverygym.envs.capset.env:CapSetEnv",
+        vector_entry_point="discoverygym.envs.capset.vector:CapSetVectorEnv",
+        description="FunSearch's cap set: add vectors of F_3^n with no three on a line.",
     ),
 )
 

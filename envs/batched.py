@@ -32,6 +32,8 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from discoverygym.envs.contract import InvalidActionError, check_memory, check_reset_options
+
 __all__ = [
     "BatchedVectorEnv",
     "RaggedSyncVectorEnv",
@@ -39,7 +41,20 @@ __all__ = [
     "assert_same",
     "assert_same_trajectories",
     "seed_list",
+    "space_bytes",
 ]
+
+
+def space_bytes(space: gym.Space) -> int:
+    """Bytes of one element of `space` (Box, MultiBinary, Discrete, MultiDiscrete and Dicts of them),
+    computed with Python ints."""
+    if isinstance(space, gym.spaces.Dict):
+        return sum(space_bytes(sub) for sub in space.spaces.values())
+    size = 1
+    for extent in space.shape or ():
+        size *= int(extent)
+    itemsize = np.dtype(space.dtype).itemsize if space.dtype is not None else 8
+    return size * itemsize
 
 
 def seed_list(seed: int | Sequence[int | None] | None, num_envs: int) -> list[int | None]:
@@ -72,6 +87,12 @@ class BatchedVectorEnv(VectorEnv):
         ):
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         self.num_envs = int(num_envs)
+        obs_bytes = space_bytes(single_env.observation_space)
+        check_memory(
+            f"num_envs={self.num_envs}: {self.num_envs} batched observations of {obs_bytes} "
+            f"bytes (twice: state and copy)",
+            self.num_envs * obs_bytes * 2,
+        )
         self.single_env = single_env
         self.render_mode = single_env.render_mode
         self.metadata = {
@@ -86,7 +107,6 @@ class BatchedVectorEnv(VectorEnv):
         self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._started = False
-        self._check_range = True  # False: the subclass treats out-of-range integers as illegal
         self._all = np.arange(self.num_envs)
 
     # ------------------------------------------------------------------ subclass hooks
@@ -127,8 +147,7 @@ class BatchedVectorEnv(VectorEnv):
 
     def _check_options(self, options: dict[str, Any]) -> None:
         """Raise as the single env does on unknown reset options (default: accept none)."""
-        if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; known: []")
+        check_reset_options(options, [])
 
     # ------------------------------------------------------------------ gym API
 
@@ -139,6 +158,10 @@ class BatchedVectorEnv(VectorEnv):
         options: dict[str, Any] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         seeds = seed_list(seed, self.num_envs)
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(
+                f"reset options must be a dict or None, got {type(options).__name__} {options!r}"
+            )
         options = dict(options or {})
         reset_mask = options.pop("reset_mask", None)
         self._check_options(options)
@@ -216,30 +239,35 @@ class BatchedVectorEnv(VectorEnv):
     def _check_actions(self, actions: Any) -> np.ndarray:
         space = self.single_action_space
         shape = (self.num_envs, *(space.shape or ()))
-        arr = np.asarray(actions)
+        try:
+            arr = np.asarray(actions)
+        except (TypeError, ValueError) as error:  # ragged nesting, unconvertible objects
+            raise InvalidActionError(
+                f"actions {actions!r} are not an integer array of shape {shape}: {error}"
+            ) from None
         if arr.shape != shape:
-            raise ValueError(f"actions must have shape {shape}, got {arr.shape}")
+            raise InvalidActionError(f"actions must have shape {shape}, got {arr.shape}")
         if arr.dtype.kind not in "iu":
-            if arr.dtype.kind == "f" and np.all(arr == np.rint(arr)):
-                arr = arr.astype(np.int64)
-            else:
-                raise ValueError(f"actions must be integers, got dtype {arr.dtype}")
-        if not self._check_range:
-            pass
-        elif isinstance(space, gym.spaces.Discrete):
+            raise InvalidActionError(
+                f"actions must be integers (the env contract refuses floats and bools), got "
+                f"dtype {arr.dtype}: {actions!r}"
+            )
+        if isinstance(space, gym.spaces.Discrete):
             low, high = int(space.start), int(space.start + space.n - 1)
             bad = np.flatnonzero((arr < low) | (arr > high))
             if bad.size:
                 i = int(bad[0])
-                raise ValueError(
-                    f"action {int(arr[i])} of sub-env {i} is outside the action space Discrete({space.n})"
+                raise InvalidActionError(
+                    f"action {int(arr[i])} of sub-env {i} is outside the action space "
+                    f"Discrete({space.n}): expected {low}..{high}"
                 )
         elif isinstance(space, gym.spaces.MultiDiscrete):
             bad = np.argwhere((arr < space.start) | (arr >= space.start + space.nvec))
             if bad.size:
                 i, j = (int(v) for v in bad[0])
-                raise ValueError(
-                    f"action entry {j} of sub-env {i} is {int(arr[i, j])}, outside 0..{int(space.nvec[j]) - 1}"
+                raise InvalidActionError(
+                    f"action entry {j} of sub-env {i} is {int(arr[i, j])}, outside "
+                    f"0..{int(space.nvec[j]) - 1} (the action space {space})"
                 )
         return arr.astype(np.int64, copy=False)
 

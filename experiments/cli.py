@@ -58,7 +58,7 @@ def compare(
 
 @app.command()
 def bench(
-    game: Annotated[str, typer.Argument(help="binpacking, jobshop, tensor, vector (batched envs and peers) or scaling (cost against size).")],
+    game: Annotated[str, typer.Argument(help="binpacking, jobshop, tensor, capset, vector (batched envs and peers) or scaling (cost against size).")],
     quick: Annotated[bool, typer.Option(help="Short measurement (for smoke tests).")] = False,
     table: Annotated[Optional[str], typer.Option(
         help="Only this table (vector: envs, peers, sb3 or training).")] = None,

@@ -44,10 +44,11 @@ def _select_suites(games: Sequence[str] | None) -> list[Suite]:
 
 
 def records_table(records: Sequence[Record], title: str) -> Table:
-    """A rich table of records (one row each)."""
+    """A rich table of records (one row each); names fold onto a second line, never cut."""
     table = Table(title=title)
     for column in ("dataset", "agent", "family", "metric", "value", "bound", "gap %", "seconds"):
-        table.add_column(column, justify="right" if column not in ("dataset", "agent", "family", "metric") else "left")
+        text = column in ("dataset", "agent", "family", "metric")
+        table.add_column(column, justify="left" if text else "right", overflow="fold")
     for r in records:
         table.add_row(
             r.dataset,
@@ -60,6 +61,19 @@ def records_table(records: Sequence[Record], title: str) -> Table:
             f"{r.seconds:.2f}",
         )
     return table
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print `table` keeping whole names: in a terminal at its width (long names fold); written to
+    a pipe or a log file (no terminal, where rich would assume 80 columns) as wide as it needs."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    needed = console.measure(table, options=console.options.update_width(1 << 16)).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    Console(file=console.file, width=needed, no_color=console.no_color, highlight=False).print(table)
 
 
 def markdown_table(records: Sequence[Record]) -> str:
@@ -175,7 +189,7 @@ def run_compare(
         costs = sampling_costs(game_records)
         table = markdown_table(game_records) + (f"\n\n{costs}" if costs else "")
         sections.append(f"## {game}\n\n{table}\n\n{images}")
-        console.print(records_table(game_records, game))
+        print_table(console, records_table(game_records, game))
     if records:
         figures.append(plots.quality_vs_compute(records, out_dir / "quality_vs_compute.png"))
         sections.append(f"## Quality against training compute\n\n![quality_vs_compute]({figures[-1].name})")

@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from discoverygym.experiments.sweep_config import Parameter, SweepConfig, expand_command
 from discoverygym.agents.tracking import RESULT_ENV
+from discoverygym.experiments.sweep_config import Parameter, SweepConfig, expand_command
 
 EXECUTORS = ("local", "ray", "wandb")
 

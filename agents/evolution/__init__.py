@@ -1,9 +1,12 @@
 """LLM-evolved heuristics: a FunSearch-style search with an embedded LLM and a real sandbox.
 
 Public entry points:
-- `evaluate_program(source, game, split="validation")` -> `EvalResult(.ok, .score, .scores, .error)`
+- `evaluate_program(source, game, split="validation")` -> `EvalResult(.ok, .score, .scores, .error,
+  .sandbox)`: the candidate runs in an OS sandbox (`isolation`) and returns only its decisions,
+  which this process verifies with the game's checker and scores (`scorers`).
 - `run_evolution(game, llm, run_dir, samples=, minutes=, resume=)` -> `EvolutionResult`
-- `load_agent(path)` / `load_function(path)`: an exported evolved program as an agent.
+- `load_agent(path)` / `load_function(path)`: an exported evolved program as an agent (a user's
+  file is served from the sandbox; only shipped programs with their recorded SHA-256 run here).
 """
 
 from discoverygym.agents.evolution.database import DatabaseConfig, ProgramDatabase

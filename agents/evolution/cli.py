@@ -7,6 +7,7 @@ it also runs standalone: `python -m discoverygym.agents.evolution.cli --help`.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -17,9 +18,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from discoverygym.agents.evolution.llm import LLMError
 from discoverygym.agents.tracking import report_trial_metrics
 
 console = Console()
+DEFAULT_LLM = "qwen2.5-coder-0.5b"
 
 
 def _line(stats, budget: str) -> Text:
@@ -36,9 +39,11 @@ def _line(stats, budget: str) -> Text:
 
 def evolve(
     env: Annotated[str, typer.Option("--env", help="Game: binpacking, jobshop or tensor.")] = "binpacking",
-    llm: Annotated[str, typer.Option(help="gemma-270m (embedded), openai:<model>@<url> or "
-                                          "openai-chat:<model>@<url>; key from "
-                                          "DISCOVERYGYM_LLM_API_KEY or OPENAI_API_KEY.")] = "gemma-270m",
+    llm: Annotated[str, typer.Option(help="An embedded model (qwen2.5-coder-0.5b, "
+                                          "qwen2.5-coder-1.5b, gemma-270m), "
+                                          "openai:<model>@<url> or openai-chat:<model>@<url>; key "
+                                          "from DISCOVERYGYM_LLM_API_KEY or OPENAI_API_KEY.")
+           ] = DEFAULT_LLM,
     samples: Annotated[Optional[int], typer.Option(help="Stop after N samples in total.")] = None,
     minutes: Annotated[Optional[float], typer.Option(help="Stop after M minutes (this session).")] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="Run folder: checkpoint, log, best programs (default runs/evolve-<game>-<time>).")] = None,
@@ -59,6 +64,8 @@ def evolve(
     llm_temperature: Annotated[float, typer.Option(help="LLM sampling temperature.")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="Max tokens per completion.")] = 384,
     llm_threads: Annotated[int, typer.Option(help="CPU threads of the embedded LLM.")] = 1,
+    prompt_lookup: Annotated[int, typer.Option(help="Embedded LLM: draft N tokens by prompt "
+                                                    "lookup (0: off).")] = 0,
     timeout: Annotated[Optional[float], typer.Option(help="Per-evaluation wall-clock limit, s.")] = None,
     memory_mb: Annotated[int, typer.Option(help="Per-evaluation address-space limit, MiB.")] = 2048,
     train: Annotated[Optional[list[str]], typer.Option(help="Override the training datasets.")] = None,
@@ -70,6 +77,9 @@ def evolve(
                                                  "progress curve beside it.")] = None,
     wandb: Annotated[bool, typer.Option(help="Log to W&B (offline unless WANDB_MODE/API key).")] = True,
     wandb_project: Annotated[str, typer.Option(help="W&B project.")] = "discoverygym-evolve",
+    allow_weak_sandbox: Annotated[bool, typer.Option(
+        "--allow-weak-sandbox", help="Run even where the machine refuses a sandbox layer "
+                                     "(printed and recorded in the run's sandbox.json).")] = False,
 ) -> None:
     """Evolve a game's priority function with an LLM (FunSearch), sandboxed and resumable."""
     if run_dir is None:
@@ -87,6 +97,7 @@ def evolve(
 
     if samples is None and minutes is None:
         raise typer.BadParameter("give a budget: --samples N and/or --minutes M")
+    sandbox = _sandbox_or_exit(env, allow_weak_sandbox)
     try:
         spec = get_game(env)
         config = EvolutionConfig(
@@ -102,18 +113,22 @@ def evolve(
             test_datasets=tuple(test) if test else None, seed_variants=seed_variants)
         backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,
                                                    temperature=llm_temperature, seed=seed),
-                               threads=llm_threads)
+                               threads=llm_threads, prompt_lookup=prompt_lookup)
         evolution = Evolution(spec, backend, run_dir, config,
                               make_executor(executor, workers, ray_address), resume=resume)
     except (KeyError, ValueError, FileExistsError, ImportError) as error:
         raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    sandbox_file = Path(run_dir) / "sandbox.json"
+    sandbox_file.write_text(json.dumps(sandbox, indent=2) + "\n")
+    sandbox_file.chmod(0o600)
     tracker = None
     if wandb:
         from discoverygym.agents.evolution.tracking import WandbTracker
 
         tracker = WandbTracker(run_dir, {"game": env, "llm": backend.name, "seed": seed,
                                          "database": asdict(config.database),
-                                         "samples_per_prompt": samples_per_prompt}, wandb_project)
+                                         "samples_per_prompt": samples_per_prompt,
+                                         "sandbox": sandbox}, wandb_project)
     budget = f"/{samples}" if samples else ""
     with Live(Text("starting: scoring the seed program..."), console=console,
               refresh_per_second=4, transient=False) as live:
@@ -122,7 +137,15 @@ def evolve(
             if tracker is not None:
                 tracker.log(stats)
 
-        result = evolution.run(samples=samples, minutes=minutes, progress=progress)
+        try:
+            result = evolution.run(samples=samples, minutes=minutes, progress=progress)
+        except LLMError as error:
+            live.update(Text(f"stopped: {error}", style="red"))
+            if tracker is not None:
+                tracker.finish({})
+            console.print(f"The LLM failed; the run so far is saved in {run_dir} "
+                          "(continue it with --resume).")
+            raise typer.Exit(1) from None
         live.update(_line(result.stats, budget))
     if tracker is not None:
         tracker.log(result.stats, force=True)
@@ -137,6 +160,28 @@ def evolve(
         shipped = ship_program(run_dir, ship)
         console.print(f"shipped: {shipped} (+ {shipped.with_suffix('.summary.json').name}, "
                       f"{shipped.with_suffix('.curve.png').name})")
+
+
+def _sandbox_or_exit(game: str, allow_weak: bool) -> dict:
+    """The sandbox layers that hold here (scoring the seed once); exit naming each missing one
+    and how to get it, unless `allow_weak` (then say so). Returned for the run's metadata."""
+    from discoverygym.agents.evolution.isolation import missing_layers
+    from discoverygym.agents.evolution.sandbox import sandbox_check
+
+    try:
+        layers = sandbox_check(game)
+    except (KeyError, RuntimeError) as error:
+        raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    missing = missing_layers(layers)
+    for layer, how in missing.items():
+        console.print(f"[yellow]sandbox layer missing: {layer}[/yellow]: {how}")
+    if missing and not allow_weak:
+        console.print("[red]refusing to run candidates in a weaker sandbox; fix the above or pass "
+                      "--allow-weak-sandbox (recorded in the run)[/red]")
+        raise typer.Exit(2)
+    if missing:
+        console.print(f"[yellow]--allow-weak-sandbox: running without {', '.join(missing)}[/yellow]")
+    return {"layers": layers, "missing": sorted(missing), "allow_weak_sandbox": allow_weak}
 
 
 app = typer.Typer(add_completion=False)

@@ -2,13 +2,21 @@
 
 The file is the game's preamble plus the evolved function; its header comments give the
 scores on each split, the samples used, the LLM and the seed, and one `# metadata: {json}`
-line that `read_metadata` parses. `load_function` / `load_agent` execute the file (trusted:
-the user chose it) and wrap the function into the game's agent.
+line that `read_metadata` parses.
+
+`load_function` / `load_agent` never execute a user's file in this process: only programs
+shipped inside the package (`experiments/models/`) whose source matches the SHA-256 recorded
+when they were shipped (`"source_sha256"` in `<stem>.summary.json`, written by `ship_program`)
+run in-process. Any other file is loaded into a persistent sandboxed child
+(`served.SandboxedFunction`) that answers the function's calls; the game's agent then plays
+through it. Tensor programs (whose calls take the walk's whole state) are not served: score
+them with `evaluate_program` instead.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import json
 from collections.abc import Callable
@@ -52,13 +60,49 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return {}
 
 
+def source_sha256(path: Path) -> str:
+    """The SHA-256 (hex) of a program file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def models_dir() -> Path:
+    """Where shipped programs live (package data `experiments/models/`)."""
+    import discoverygym.experiments
+
+    return Path(discoverygym.experiments.__file__).resolve().parent / "models"
+
+
+def is_trusted(path: Path) -> bool:
+    """True for a program shipped inside the package whose bytes match the SHA-256 recorded in
+    its `<stem>.summary.json` when it was shipped."""
+    path = Path(path).resolve()
+    if path.parent != models_dir() or path.is_symlink():
+        return False
+    summary = path.with_suffix(".summary.json")
+    try:
+        recorded = json.loads(summary.read_text()).get("source_sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(recorded, str) and recorded == source_sha256(path)
+
+
 def load_function(path: Path, game: str | None = None) -> Callable:
-    """Execute an exported program (trusted) and return its evolved function."""
+    """The evolved function of a program file: executed here only when `is_trusted(path)`,
+    else served from a sandboxed child (`served.SandboxedFunction`; ValueError when the
+    program does not load there or the game's calls cannot be served)."""
     path = Path(path)
     game = game or read_metadata(path).get("game") or "binpacking"
-    namespace: dict[str, Any] = {"__name__": f"evolved_{path.stem}"}
-    exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - trusted file
     name = get_game(game).function_name
+    if not is_trusted(path):
+        if game == "tensor":
+            raise ValueError(f"{path}: a tensor program from outside the package is not run "
+                             "in-process; score it with evaluate_program (sandboxed) instead")
+        from discoverygym.agents.evolution.served import SandboxedFunction
+
+        source = ast.unparse(code.function_node(path.read_text(), name))
+        return SandboxedFunction(source, game, name=str(path))
+    namespace: dict[str, Any] = {"__name__": f"evolved_{path.stem}"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - shipped, hash checked
     if name not in namespace:
         raise ValueError(f"{path}: no function {name!r} defined")
     return namespace[name]
@@ -124,6 +168,7 @@ def ship_program(run_dir: Path, out: Path) -> Path:
     metadata["samples"] = summary["samples"]
     source = ast.unparse(code.function_node(best.read_text(), get_game(metadata["game"]).function_name))
     write_program(out, source, metadata["game"], {k: v for k, v in metadata.items() if k != "game"})
+    summary["source_sha256"] = source_sha256(out)  # what load_agent checks before running it here
     atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
     plot_curve(run_dir, out.with_suffix(".curve.png"), seed_scores=summary["seed"],
                title=f"{metadata['game']}: {metadata.get('llm')}, seed {metadata.get('seed')}")

@@ -1,10 +1,11 @@
 """Game specifications: the skeleton, the function to evolve, its seed and the data splits.
 
 A specification is plain data so that it crosses process boundaries (the sandbox child looks
-the game up by name). The child-side scoring function of each game is named by
-`"module:function"` and called as `score(fn, dataset_names) -> (score, scores)`, where
+the game up by name). `scorer` is `"module:<g>"`, the prefix of the game's protocol functions
+in that module (`scorers`): `<g>_prepare`, `<g>_decide` (in the sandbox child: the candidate's
+decisions), `<g>_verify` (in the parent: checks them and returns `(score, scores)`, where
 `score` is higher-is-better and `scores` maps each input (instance) to its own score: the
-score signature that clusters programs in the database.
+score signature that clusters programs in the database).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class GameSpec:
     preamble: str  # module docstring + imports, shown in every prompt and run before candidates
     seed: str  # source of the seed version of `function_name`
     splits: dict[str, tuple[str, ...]]  # "train" | "validation" | "test" -> dataset names
-    scorer: str  # "module:function", run inside the sandbox child
+    scorer: str  # "module:<g>": <g>_prepare/_decide (child)/_verify (parent), see `scorers`
     metric: str  # what the score means, for headers and logs
     timeout_s: float = 60.0  # per evaluation of one split
     agent_factory: str = ""  # "module:function" building an Agent from the evolved callable
@@ -160,22 +161,58 @@ TENSOR = GameSpec(
     function_name="propose",
     preamble=TENSOR_PREAMBLE,
     seed=TENSOR_SEED,
-    # "<n>x<m>x<p>:<field>:seed=<s>:budget=<seconds>", one walk each; splits differ by seed.
+    # "<n>x<m>x<p>:<field>:seed=<s>:attempts=<flip attempts>", one walk each; splits differ by
+    # seed. A budget of flip attempts (not seconds) makes the fitness deterministic.
     splits={
-        "train": ("3x3x3:mod2:seed=0:budget=2", "3x3x3:mod2:seed=1:budget=2",
-                  "2x3x4:mod2:seed=0:budget=2", "2x3x4:mod2:seed=1:budget=2"),
-        "validation": ("3x3x3:mod2:seed=10:budget=2", "3x3x3:mod2:seed=11:budget=2",
-                       "2x3x4:mod2:seed=10:budget=2", "2x3x4:mod2:seed=11:budget=2"),
-        "test": ("3x3x4:mod2:seed=100:budget=10", "2x4x4:mod2:seed=100:budget=10",
-                 "3x3x3:standard:seed=100:budget=10"),
+        "train": tuple(f"{size}:mod2:seed={seed}:attempts=200000" for size in ("3x3x3", "2x3x4")
+                       for seed in (0, 1)),
+        "validation": tuple(f"{size}:mod2:seed={seed}:attempts=200000" for size in ("3x3x3", "2x3x4")
+                            for seed in (10, 11)),
+        "test": ("3x3x4:mod2:seed=100:attempts=1000000", "2x4x4:mod2:seed=100:attempts=1000000",
+                 "3x3x3:standard:seed=100:attempts=1000000"),
     },
     scorer="discoverygym.agents.evolution.scorers:tensor",
-    metric="minus the mean over walks of (rank reached + fraction of the time budget used)",
+    metric="minus the mean over walks of (rank reached + fraction of the flip attempts used)",
     timeout_s=120.0,
     agent_factory="discoverygym.agents.evolution.scorers:tensor_agent",
 )
 
-GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (BINPACKING, JOBSHOP, TENSOR)}
+CAPSET_PREAMBLE = '''"""Finds large cap sets (sets of vectors in F_3^n with no three distinct members on a line)."""
+import itertools
+
+import numpy as np
+'''
+
+# FunSearch's cap set skeleton (its notebook): the greedy construction adds, among the vectors
+# not blocked, the one of highest priority; a constant priority gives 2^n for n = 3..8.
+CAPSET_SEED = '''def priority(el: tuple[int, ...], n: int) -> float:
+    """Returns the priority with which we want to add `el` to the cap set.
+
+    Args:
+        el: A vector of F_3^n, a tuple of n values in {0, 1, 2}.
+        n: The dimension.
+
+    Return:
+        The priority of `el` (higher is added first; -inf: never).
+    """
+    return 0.0
+'''
+
+CAPSET = GameSpec(
+    name="capset",
+    function_name="priority",
+    preamble=CAPSET_PREAMBLE,
+    seed=CAPSET_SEED,
+    # FunSearch evolved one n at a time; here: train on n = 5 and 6, validate on 7, test on 8
+    # (where FunSearch found its 512).
+    splits={"train": ("n5", "n6"), "validation": ("n7",), "test": ("n8",)},
+    scorer="discoverygym.agents.evolution.scorers:capset",
+    metric="minus the mean gap in percent of the cap set size to the best known size",
+    timeout_s=120.0,
+    agent_factory="discoverygym.agents.evolution.scorers:capset_agent",
+)
+
+GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (BINPACKING, JOBSHOP, TENSOR, CAPSET)}
 
 
 def get_game(name: str) -> GameSpec:

@@ -1,39 +1,57 @@
-"""Score one candidate in a separate, hardened process (the parent side of the sandbox).
+"""Score one candidate: run it in an isolated child, take back only its decisions, score them here.
 
 `evaluate_program(source, game, split)` is the public entry point: a static AST check
-(`safety.check_source`), then a fresh `python -m discoverygym.agents.evolution._child` in its
-own session and temporary working directory, with a scrubbed environment (no API keys or
-tokens: only the variables in `KEPT_ENV`), rlimits set in the child, and a wall-clock limit
-enforced here by killing the child's whole process group. Every failure of the candidate comes
-back as an `EvalResult` with `ok=False` and the reason (only an unknown game or split raises,
-a KeyError listing the known names).
+(`safety.check_source`, cheap early rejection), then a fresh
+`python -m discoverygym.agents.evolution._child` inside the OS sandbox of `isolation`
+(bubblewrap namespaces, unprivileged uid, read-only file system, private scratch tmpfs, empty
+environment, death with this process; Landlock, seccomp and rlimits inside the child), with a
+wall-clock limit enforced here by killing the child's whole process group (and with it its PID
+namespace).
+
+The child never returns a score. It writes one JSON line with the candidate's decisions; this
+process reads at most `MAX_RESULT_BYTES` of it (more: the child is killed and the candidate
+fails), parses it strictly and hands the decisions to the game's `<g>_verify`
+(`scorers`), which replays them with the game's independent checker and computes the score.
+Every failure of the candidate comes back as an `EvalResult` with `ok=False` and the reason
+(only an unknown game or split raises, a KeyError listing the known names). `EvalResult.sandbox`
+says which isolation layers held (`isolation.LAYERS`); `sandbox_check()` runs the seed once and
+`isolation.missing_layers` says how to get the missing ones.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
+import math
 import os
+import select
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from discoverygym.agents.evolution import safety
+from discoverygym.agents.evolution import isolation, safety
 from discoverygym.agents.evolution.games import get_game
 
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "TZ")
-THREADS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "NUMEXPR_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+THREADS_ENV = isolation.THREADS_ENV
+MAX_RESULT_BYTES = 8 * 2**20  # the decisions of the largest split are well under 1 MiB
+MAX_ERROR_CHARS = 500  # of a candidate's error message, as stored
 
 
 @dataclass
 class EvalResult:
     """Outcome of scoring one program on one split.
 
-    `score` is higher-is-better (None when not ok); `scores` has one entry per input instance;
-    `error` says why when `ok` is False; `seconds` is the wall-clock time of the evaluation.
+    `score` is higher-is-better (None when not ok), computed by this process from the verified
+    decisions; `scores` has one entry per input instance; `error` says why when `ok` is False;
+    `seconds` is the wall-clock time of the evaluation; `sandbox` maps each isolation layer
+    (`isolation.LAYERS`) to whether it held, plus "mode" ("bwrap" or "direct").
     """
 
     ok: bool
@@ -58,11 +76,23 @@ class SandboxLimits:
 
 
 def scrubbed_env() -> dict[str, str]:
-    """The child's environment: a few harmless variables, never keys or tokens."""
+    """The child's environment in direct mode: a few harmless variables, never keys or tokens
+    (bubblewrap starts from an empty one)."""
     env = {key: os.environ[key] for key in KEPT_ENV if key in os.environ}
     env.update(THREADS_ENV)
     env["HOME"] = "/nonexistent"
     return env
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(game: str, names: tuple[str, ...]) -> Any:
+    """The game's data for `names`, loaded here (trusted) to verify the decisions."""
+    return _scorer(game, "prepare")(names)
+
+
+def _scorer(game: str, what: str):
+    module_name, prefix = get_game(game).scorer.split(":")
+    return getattr(importlib.import_module(module_name), f"{prefix}_{what}")
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -70,7 +100,30 @@ def _kill_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    process.kill()
+    try:
+        process.kill()
+    except ProcessLookupError:
+        pass
+
+
+def _read_capped(process: subprocess.Popen, deadline: float, cap: int) -> tuple[bytes, str | None]:
+    """Read the child's stdout until EOF; stop at `cap` bytes ("oversize") or at `deadline`
+    ("timeout"). Never holds more than `cap` bytes."""
+    fd = process.stdout.fileno()
+    buffer = bytearray()
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return b"", "timeout"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(fd, min(1 << 16, cap + 1 - len(buffer)))
+        if not chunk:
+            return bytes(buffer), None
+        buffer += chunk
+        if len(buffer) > cap:
+            return b"", "oversize"
 
 
 def evaluate_program(
@@ -91,48 +144,113 @@ def evaluate_program(
     limits = limits or SandboxLimits()
     names = tuple(datasets) if datasets is not None else spec.datasets(split)
     start = time.perf_counter()
+
+    def failed(error: str, sandbox: dict | None = None) -> EvalResult:
+        return EvalResult(False, error=error, seconds=time.perf_counter() - start, split=split,
+                          sandbox=sandbox or {})
+
     if static_check:
         rejection = safety.check_source(source, spec.function_name)
         if rejection is not None:
-            return EvalResult(False, error=str(rejection), split=split)
+            return failed(str(rejection))
+    try:
+        data = _prepared(game, names)
+    except (KeyError, ValueError, OSError) as error:
+        return failed(f"datasets {list(names)}: {error}")
     timeout = float(limits.timeout_s or spec.timeout_s)
+    command, popen_kwargs, mode = isolation.child_command(
+        [sys.executable, "-m", "discoverygym.agents.evolution._child"])
     with tempfile.TemporaryDirectory(prefix="dg-sandbox-") as workdir:
         os.chmod(workdir, 0o700)
-        job = {"source": source, "game": game, "datasets": list(names), "workdir": workdir,
-               "memory_mb": limits.memory_mb, "cpu_s": max(1, int(timeout) + 1)}
+        job = {"source": source, "game": game, "datasets": list(names), "mode": mode,
+               "workdir": isolation.SCRATCH if mode == "bwrap" else workdir,
+               "memory_mb": limits.memory_mb, "cpu_s": max(1, int(timeout) + 1),
+               "readable": isolation.needed_paths()}
         process = subprocess.Popen(
-            [sys.executable, "-m", "discoverygym.agents.evolution._child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=workdir, env=scrubbed_env(), start_new_session=True, close_fds=True,
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=workdir if mode == "direct" else "/", start_new_session=True, close_fds=True,
+            env=scrubbed_env() if mode == "direct" else {}, **popen_kwargs,
         )
         try:
-            out, _ = process.communicate(json.dumps(job).encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            process.communicate()
-            return EvalResult(False, error=f"timeout: over the {timeout:g} s wall-clock limit",
-                              seconds=time.perf_counter() - start, split=split)
+            try:
+                text = json.dumps(job).encode()
+                process.stdin.write(struct.pack("<I", len(text)) + text)
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
+            out, problem = _read_capped(process, time.monotonic() + timeout, MAX_RESULT_BYTES)
+            if problem is None:
+                try:
+                    process.wait(timeout=max(0.1, timeout - (time.perf_counter() - start)))
+                except subprocess.TimeoutExpired:
+                    pass
         finally:
             _kill_group(process)  # anything the candidate left behind in its session
-    seconds = time.perf_counter() - start
-    return _parse(out, process.returncode, seconds, split)
+            process.wait()
+            process.stdout.close()
+    if problem == "timeout":
+        return failed(f"timeout: over the {timeout:g} s wall-clock limit",
+                      {"mode": mode, **isolation.layers_of(mode, {})})
+    if problem == "oversize":
+        return failed(f"result over {MAX_RESULT_BYTES} bytes: child killed",
+                      {"mode": mode, **isolation.layers_of(mode, {})})
+    return _verify(game, data, out, process.returncode, mode, start, split)
 
 
-def _parse(out: bytes, returncode: int, seconds: float, split: str) -> EvalResult:
-    lines = out.decode(errors="replace").strip().splitlines()
-    if not lines:
-        if returncode < 0:
+def _verify(game: str, data: Any, out: bytes, returncode: int, mode: str, start: float,
+            split: str) -> EvalResult:
+    """Parse the child's line strictly and score its decisions with the game's checker."""
+    from discoverygym.agents.evolution.scorers import DecisionError
+
+    def result(ok: bool, **kwargs) -> EvalResult:
+        return EvalResult(ok, seconds=time.perf_counter() - start, split=split,
+                          sandbox={"mode": mode, **isolation.layers_of(mode, reported)}, **kwargs)
+
+    reported: dict = {}
+    first, _, out = out.partition(b"\n")
+    try:  # the layers line, written by the child before the candidate was compiled
+        layers = json.loads(first).get("layers") if first.startswith(b'{"layers"') else None
+    except (ValueError, RecursionError, AttributeError):
+        layers = None
+    if type(layers) is dict:
+        reported = {k: v for k, v in layers.items() if k in isolation.LAYERS and v is True}
+    else:
+        out = first + b"\n" + out  # failed before the layers line: the whole output is the result
+    if not out.strip():
+        if returncode is not None and returncode < 0:
             name = signal.Signals(-returncode).name
             reason = {"SIGXCPU": "CPU time limit exceeded", "SIGKILL": "killed (memory or limit)",
                       "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"killed by {name}")
-            return EvalResult(False, error=f"{reason} ({name})", seconds=seconds, split=split)
-        return EvalResult(False, error=f"child exited with status {returncode} and no result",
-                          seconds=seconds, split=split)
+            return result(False, error=f"{reason} ({name})")
+        return result(False, error=f"child exited with status {returncode} and no result")
     try:
-        data = json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return EvalResult(False, error="child wrote an unreadable result", seconds=seconds, split=split)
-    return EvalResult(
-        ok=bool(data.get("ok")), score=data.get("score"), scores=data.get("scores") or {},
-        error=data.get("error"), seconds=seconds, split=split, sandbox=data.get("sandbox") or {},
-    )
+        message = json.loads(out)
+    except (ValueError, RecursionError):
+        return result(False, error="child wrote an unreadable result")
+    if type(message) is not dict or type(message.get("ok")) is not bool:
+        return result(False, error="child wrote a result without a boolean 'ok'")
+    if not message["ok"]:
+        error = message.get("error")
+        text = error if isinstance(error, str) else "candidate failed (no reason given)"
+        return result(False, error=text[:MAX_ERROR_CHARS])
+    if set(message) != {"ok", "error", "decisions", "layers"}:
+        return result(False, error=f"child result has unexpected keys {sorted(message)}")
+    try:
+        score, scores = _scorer(game, "verify")(data, message["decisions"])
+    except DecisionError as error:
+        return result(False, error=f"decisions rejected: {str(error)[:MAX_ERROR_CHARS]}")
+    if not math.isfinite(score):
+        return result(False, error=f"score is not finite: {score}")
+    return result(True, score=float(score), scores=scores)
+
+
+def sandbox_check(game: str = "binpacking") -> dict[str, bool]:
+    """The layers that hold on this machine, measured by scoring the game's seed once on a
+    tiny dataset (about a second). Keys: `isolation.LAYERS` plus "mode"."""
+    tiny = {"binpacking": ("weibull-200:seed=0,count=1",), "jobshop": ("random-6x6:seed=0,n=1",),
+            "tensor": ("2x2x2:mod2:seed=0:attempts=2000",)}
+    spec = get_game(game)
+    result = evaluate_program(spec.seed, game, "train", datasets=tiny.get(game))
+    if not result.ok:
+        raise RuntimeError(f"the sandbox cannot score the {game} seed: {result.error}")
+    return result.sandbox

@@ -21,9 +21,19 @@ from discoverygym.agents.heuristics.binpacking import (  # noqa: F401
 from discoverygym.agents.heuristics.binpacking import PriorityAgent as BinPackingPriorityAgent  # noqa: F401
 from discoverygym.agents.heuristics.binpacking import make_agent as make_binpacking_agent  # noqa: F401
 
+# cap set
+from discoverygym.agents.heuristics.capset import CAPSET_AGENTS, KnownCapSetAgent, RandomGreedy  # noqa: F401
+from discoverygym.agents.heuristics.capset import PriorityAgent as CapSetPriorityAgent  # noqa: F401
+from discoverygym.agents.heuristics.capset import make_agent as make_capset_agent  # noqa: F401
+
 # job shop
-from discoverygym.agents.heuristics.jobshop import CpSatAgent, RandomJobAgent, non_delay, rule_schedule  # noqa: F401
 from discoverygym.agents.heuristics.jobshop import RULES as JOBSHOP_RULES  # noqa: F401
+from discoverygym.agents.heuristics.jobshop import (  # noqa: F401
+    CpSatAgent,
+    RandomJobAgent,
+    non_delay,
+    rule_schedule,
+)
 from discoverygym.agents.heuristics.jobshop import PriorityAgent as JobShopPriorityAgent  # noqa: F401
 from discoverygym.agents.heuristics.jobshop import rule_agent as make_jobshop_agent  # noqa: F401
 

@@ -23,8 +23,8 @@ bin counts equal the evaluator's in both modes (tested).
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -25,7 +25,8 @@ Unfinished jobs are recognisable from the features alone (``remaining_ops > 0``)
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

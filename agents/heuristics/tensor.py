@@ -7,7 +7,8 @@ verifies it (the episode terminates with a zero residual after `rank` moves).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

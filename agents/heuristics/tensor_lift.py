@@ -27,7 +27,7 @@ def _eliminate(rows: list[int], nvars: int) -> tuple[list[tuple[int, int]], bool
     rows = [r for r in rows if r]
     for col in range(nvars):
         bit = 1 << col
-        for idx, row in enumerate(rows):
+        for idx, row in enumerate(rows):  # noqa: B007 (idx is the pivot row after the loop)
             if row & bit:
                 break
         else:

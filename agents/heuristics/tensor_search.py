@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
@@ -74,10 +75,10 @@ class WalkState:
     field: str = "mod2"
 
 
-ProposeFn = Callable[[WalkState, random.Random], Optional[Flip]]
+ProposeFn = Callable[[WalkState, random.Random], Flip | None]
 
 
-def uniform_flip(state: WalkState, rng: random.Random) -> Optional[Flip]:
+def uniform_flip(state: WalkState, rng: random.Random) -> Flip | None:
     """Default proposal: a random term, a random mode, a random partner sharing that factor.
 
     Returns None when the sampled term has no partner in that mode (the search counts the
@@ -380,17 +381,22 @@ def flip_graph_search(
     p: int,
     field: Field = "mod2",
     *,
-    time_budget: float = 10.0,
+    time_budget: float | None = 10.0,
     target_rank: int | None = None,
     seed: int | None = 0,
     propose: ProposeFn = uniform_flip,
+    attempt_budget: int | None = None,
     plateau: int = 50_000,
     restart: int = 2_000_000,
     lift: bool = True,
     max_coeff: int = 1,
     lift_every: int = 20_000,
 ) -> SearchResult:
-    """Random walks on the flip graph of <n,m,p> until `target_rank` or `time_budget` seconds.
+    """Random walks on the flip graph of <n,m,p> until `target_rank`, `time_budget` seconds or
+    `attempt_budget` candidate flips in all (exactly; None: no such limit).
+
+    With `time_budget=None` and an `attempt_budget`, the search is deterministic: the same
+    seed and proposal give the same scheme and the same `candidates` on any machine.
 
     A walk that has not lowered its rank for `plateau` candidates makes a plus transition
     (rank + 1, only from its lowest rank so far); after `restart` candidates without a new
@@ -403,6 +409,10 @@ def flip_graph_search(
     lowest-rank scheme found, verified exactly (over GF(2) for "mod2", over Z for "standard").
     """
     check_field(field)
+    if time_budget is None and attempt_budget is None and target_rank is None:
+        raise ValueError("give a time_budget, an attempt_budget or a target_rank to stop at")
+    if attempt_budget is not None and attempt_budget < 1:
+        raise ValueError(f"attempt_budget must be >= 1 candidate flip, got {attempt_budget}")
     start = time.perf_counter()
     rng = random.Random(seed)
     best = naive_decomposition(n, m, p)
@@ -429,12 +439,15 @@ def flip_graph_search(
         done = False
         while not done:
             improved = False
-            for _ in range(1000):
+            chunk = 1000
+            if attempt_budget is not None:  # stop at exactly the budget
+                chunk = min(chunk, attempt_budget - candidates - walk.candidates)
+            for _ in range(chunk):
                 if walk.step():
                     walk_best = min(walk_best, walk.rank)
                     improved = improved or walk.rank < best_rank
-            since_best += 1000
-            since_lift += 1000
+            since_best += chunk
+            since_lift += chunk
             if walk.rank < best_rank and (improved or since_lift >= lift_every):
                 since_lift = 0
                 if lifting:
@@ -447,7 +460,9 @@ def flip_graph_search(
                     since_best = 0
             if target_rank is not None and best_rank <= target_rank:
                 done = True
-            elif time.perf_counter() - start >= time_budget:
+            elif time_budget is not None and time.perf_counter() - start >= time_budget:
+                done = True
+            elif attempt_budget is not None and candidates + walk.candidates >= attempt_budget:
                 done = True
             elif since_best >= restart:
                 break
@@ -470,6 +485,12 @@ def flip_graph_search(
     )
 
 
+def proposal_fitness(rank: int, used: float, budget: float) -> float:
+    """Minus (rank + used / budget): a lower rank always wins, at equal rank the smaller share
+    of the budget (attempts or seconds) used to reach it; `used` is clipped to the budget."""
+    return -(rank + min(max(used, 0.0), budget) / budget)
+
+
 def score_proposal(
     propose: ProposeFn = uniform_flip,
     n: int = 3,
@@ -480,12 +501,15 @@ def score_proposal(
     time_budget: float = 5.0,
     seeds: tuple[int, ...] = (0, 1, 2),
     target_rank: int | None = None,
+    attempts: int | None = None,
 ) -> float:
     """Fitness of a proposal routine for program evolution (higher is better).
 
-    Minus the mean over `seeds` of (rank reached + seconds used / time_budget): a lower rank
-    always wins, and at equal rank the faster search (each run stops at `target_rank`,
-    default the best-known rank). Every scheme is verified inside `flip_graph_search`.
+    Minus the mean over `seeds` of (rank reached + budget used / budget): a lower rank always
+    wins, and at equal rank the faster search (each run stops at `target_rank`, default the
+    best-known rank). With `attempts` (candidate flips per walk) the budget is counted in
+    attempts and the fitness is deterministic; otherwise in seconds (`time_budget`). Every
+    scheme is verified inside `flip_graph_search`.
     """
     if target_rank is None:
         from discoverygym.envs.tensor.known import best_known_rank
@@ -494,14 +518,11 @@ def score_proposal(
     total = 0.0
     for seed in seeds:
         result = flip_graph_search(
-            n,
-            m,
-            p,
-            field,
-            time_budget=time_budget,
-            target_rank=target_rank,
-            seed=seed,
-            propose=propose,
+            n, m, p, field, time_budget=None if attempts else time_budget,
+            attempt_budget=attempts, target_rank=target_rank, seed=seed, propose=propose,
         )
-        total += result.rank + min(result.seconds, time_budget) / time_budget
+        if attempts:
+            total -= proposal_fitness(result.rank, result.candidates, attempts)
+        else:
+            total -= proposal_fitness(result.rank, result.seconds, time_budget)
     return -total / len(seeds)

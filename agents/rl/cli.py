@@ -135,7 +135,7 @@ def evaluate_model_command(
     ],
     dataset: Annotated[list[str], typer.Option(help="Dataset name; repeat for several.")],
     game: Annotated[
-        str | None, typer.Option(help="Game (binpacking, jobshop, tensor); implied by a model zip.")
+        str | None, typer.Option(help="Game (binpacking, jobshop, tensor, capset); implied by a model zip.")
     ] = None,
     samples: Annotated[
         int,

@@ -24,6 +24,7 @@ import discoverygym.envs  # noqa: F401  (registers the ids)
 import gymnasium as gym
 import numpy as np
 from discoverygym.envs.binpacking.vector import TOPK_FEATURES, TOPK_GLOBALS, topk_views
+from discoverygym.envs.contract import InvalidActionError
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
@@ -31,6 +32,7 @@ GAMES_BY_ENV: dict[str, str] = {
     "discoverygym/OnlineBinPacking-v0": "binpacking",
     "discoverygym/JobShop-v0": "jobshop",
     "discoverygym/TensorDecomposition-v0": "tensor",
+    "discoverygym/CapSet-v0": "capset",
 }
 
 
@@ -145,7 +147,9 @@ class BinPackingTopK(gym.Wrapper):
     """Bin packing with a small candidate set: the `k` tightest fitting levels and a new bin.
 
     Needs ``observation="histogram"``. Action ``a < k`` puts the item into a bin at the a-th
-    tightest fitting level (``a = k``: a new bin); padded candidates are masked. The full
+    tightest fitting level (``a = k``: a new bin); padded candidates are masked (played: a new
+    bin with ``info["illegal_action"] = True``; outside the space: `InvalidActionError`, the
+    env contract's rules). The full
     game's choices beyond the `k` tightest fits are given up for a policy ~8x cheaper to train.
     Observation (`topk_view`): ``candidates`` float32 (k+1, 6) = level/C, gap after placing /C,
     log(1+bins at level), log(1+bins at the landing level), new-bin flag, rank/k; ``globals``
@@ -180,13 +184,16 @@ class BinPackingTopK(gym.Wrapper):
         return self._view(obs, info), info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        if not self.action_space.contains(action):
+            raise InvalidActionError(
+                f"action {action!r} is outside the action space {self.action_space}"
+            )
         a = int(action)
-        level = (
-            self._levels[a]
-            if 0 <= a <= self.k and self._levels[a] >= 0
-            else self.env.unwrapped.new_bin_action
-        )
+        padded = self._levels[a] < 0
+        level = self.env.unwrapped.new_bin_action if padded else self._levels[a]
         obs, reward, terminated, truncated, info = self.env.step(int(level))
+        if padded:  # an illegal candidate: the game's fallback (a new bin), flagged
+            info["illegal_action"] = True
         return self._view(obs, info), reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:

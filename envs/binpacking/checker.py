@@ -7,8 +7,8 @@ every item (`assignment[i]` = bin index of item i, in arrival order).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -43,10 +43,11 @@ Action ``Discrete``
     Legal actions: ``action_masks()`` and ``info["action_mask"]`` (int8, one entry per action);
     opening a new bin is always legal.
 
-Illegal actions
+Illegal actions (the env contract, `discoverygym.envs.contract`)
     An action in the action space that is not legal (no open bin at that level, a bin that is
     not open or too full) does not crash: the item goes into a new bin and
-    ``info["illegal_action"]`` is True. Values outside the action space raise ValueError.
+    ``info["illegal_action"]`` is True. An action outside the action space (not an integer,
+    a bool or a float, out of range) raises `InvalidActionError`, a ValueError naming it.
 
 Reward and termination
     -1 each time a bin is opened, 0 otherwise, so the return is minus the bins used.
@@ -58,13 +59,17 @@ Info (reset and every step)
     ``action_mask``, ``illegal_action`` (bool), ``instance`` (name), ``item_index`` (index of
     the item to place), ``num_items``, ``bins_used``, ``capacity`` (grid), ``scale``.
     At the end also: ``l1``, ``l2``, ``optimum`` (proven optimum, or None if unknown),
-    ``excess_pct`` (100 (bins - L1) / L1 for this instance) and ``assignment`` (int64 array,
-    the bin index of every item in arrival order; check it with `check_packing`).
+    ``excess_pct`` (100 (bins - L1) / L1 for this instance), the same value as ``metric``
+    with ``metric_name = "excess_pct"`` (the contract's common key), and ``assignment``
+    (int64 array, the bin index of every item in arrival order; check it with `check_packing`).
+
+Limits
+    Sizes whose arrays would exceed `MEMORY_LIMIT_BYTES` (a ``max_bins`` of 10**12, a grid
+    capacity near 2**24 in histogram mode with many copies) are refused in the constructor.
 """
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import gymnasium as gym
@@ -74,17 +79,30 @@ from gymnasium import spaces
 from discoverygym.envs.binpacking.bounds import InstanceBounds, instance_bounds
 from discoverygym.envs.binpacking.instances import Dataset, Instance, load_dataset
 from discoverygym.envs.binpacking.render import render_ansi, render_rgb
+from discoverygym.envs.contract import (
+    check_memory,
+    check_reset_options,
+    discrete_action,
+    reject_unknown_kwargs,
+)
 
 __all__ = ["OnlineBinPackingEnv", "OBSERVATION_MODES"]
 
 OBSERVATION_MODES = ("histogram", "bins")
+METRIC_NAME = "excess_pct"
+# bytes per histogram level (observation, counts, mask, level table and copies) and per bin
+# slot in bins mode (float32 observation, int8 valid flags and mask, copies)
+_LEVEL_BYTES = 48
+_BIN_BYTES = 24
 
 
 class OnlineBinPackingEnv(gym.Env):
     """Online 1-D bin packing (see the module docstring for the full specification)."""
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
+    metric_name = METRIC_NAME
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         dataset: str | Dataset = "weibull5k",
@@ -97,12 +115,14 @@ class OnlineBinPackingEnv(gym.Env):
             raise ValueError(
                 f"render_mode {render_mode!r} is not supported; use one of {self.metadata['render_modes']} or None"
             )
-        if observation not in OBSERVATION_MODES:
+        if not isinstance(observation, str) or observation not in OBSERVATION_MODES:
             raise ValueError(
                 f"observation {observation!r} is not supported; use one of {list(OBSERVATION_MODES)}"
             )
         self.render_mode = render_mode
         self.observation_mode = observation
+        if not isinstance(dataset, (str, Dataset)):
+            raise TypeError(f"dataset must be a name or a Dataset, got {type(dataset).__name__} {dataset!r}")
         data = load_dataset(dataset) if isinstance(dataset, str) else dataset
         if not isinstance(data, Dataset):
             raise TypeError(f"dataset must be a name or a Dataset, got {type(dataset).__name__}")
@@ -130,14 +150,22 @@ class OnlineBinPackingEnv(gym.Env):
         else:
             if max_bins is None:
                 max_bins = self.max_items
-            if (
-                isinstance(max_bins, bool)
-                or not isinstance(max_bins, (int, np.integer))
-                or max_bins < 1
-            ):
+            if isinstance(max_bins, bool) or not isinstance(max_bins, (int, np.integer)):
+                raise TypeError(f"max_bins must be an integer >= 1, got {max_bins!r}")
+            if max_bins < 1:
                 raise ValueError(f"max_bins must be an integer >= 1, got {max_bins!r}")
+            check_memory(
+                f"observation='bins' with max_bins={max_bins} ({_BIN_BYTES} bytes per bin)",
+                int(max_bins) * _BIN_BYTES,
+            )
             self.max_bins = int(max_bins)
             self.new_bin_action = self.max_bins
+        if observation == "histogram":
+            check_memory(
+                f"observation='histogram' with grid capacity {self.capacity} "
+                f"({_LEVEL_BYTES} bytes per level)",
+                (self.capacity + 1) * _LEVEL_BYTES,
+            )
         self.action_space = spaces.Discrete(self.new_bin_action + 1)
         item_box = spaces.Box(0.0, float(self.capacity), (1,), np.float32)
         left_box = spaces.Box(0.0, float(self.max_items), (1,), np.float32)
@@ -206,11 +234,14 @@ class OnlineBinPackingEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict, dict]:
+        options = check_reset_options(options, ["instance"])
+        name = options.get("instance")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"reset option 'instance' must be an instance name (str), got "
+                f"{type(name).__name__} {name!r}"
+            )
         super().reset(seed=seed)
-        options = dict(options or {})
-        name = options.pop("instance", None)
-        if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; known: ['instance']")
         if name is not None:
             inst = self.dataset.instance(name)
         elif len(self.dataset) == 1:
@@ -237,7 +268,7 @@ class OnlineBinPackingEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self._t >= self._n or self._truncated:
             raise RuntimeError("the episode is over; call reset()")
-        a = self._validate_action(action)
+        a = discrete_action(action, self.new_bin_action + 1)
         illegal = not self._mask[a]
         if illegal:
             a = self.new_bin_action
@@ -297,21 +328,6 @@ class OnlineBinPackingEnv(gym.Env):
 
     # ------------------------------------------------------------------ internals
 
-    def _validate_action(self, action: Any) -> int:
-        try:
-            a = operator.index(
-                action.item() if isinstance(action, np.ndarray) and action.size == 1 else action
-            )
-        except TypeError:
-            raise ValueError(
-                f"action {action!r} is not an integer; expected one of 0..{self.new_bin_action}"
-            ) from None
-        if not 0 <= a <= self.new_bin_action:
-            raise ValueError(
-                f"action {a} is outside the action space Discrete({self.new_bin_action + 1})"
-            )
-        return a
-
     def _update_mask(self) -> None:
         if self._t >= self._n or self._truncated:
             mask = np.zeros(self.new_bin_action + 1, dtype=np.int8)
@@ -357,10 +373,13 @@ class OnlineBinPackingEnv(gym.Env):
         bounds = self._bounds.get(inst.name)
         if bounds is None:
             bounds = self._bounds[inst.name] = instance_bounds(inst)
+        excess = 100.0 * (self._n_open - bounds.l1) / bounds.l1
         return {
             "l1": bounds.l1,
             "l2": bounds.l2,
             "optimum": bounds.optimum,
-            "excess_pct": 100.0 * (self._n_open - bounds.l1) / bounds.l1,
+            "excess_pct": excess,
+            "metric": excess,
+            "metric_name": METRIC_NAME,
             "assignment": self._assignment[: self._t].copy(),
         }

@@ -20,9 +20,9 @@ faster on large instances, exact only for priorities that score each bin on its 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
-from collections.abc import Callable
 
 import numpy as np
 

@@ -23,15 +23,17 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
-from collections.abc import Iterator, Sequence
 
 import numpy as np
+
+from discoverygym.envs.contract import check_memory
 
 __all__ = [
     "Dataset",
@@ -50,6 +52,12 @@ __all__ = [
 ]
 
 MAX_SCALE = 10**6
+"""Sizes have at most six decimals: the grid is the original numbers times at most 10**6."""
+MAX_GRID_CAPACITY = 2**24
+"""The largest capacity on the grid (``capacity * scale``): observations are float32, which
+holds every integer up to 2**24 exactly, and the histogram observation has one entry per level."""
+ITEM_BYTES = 16
+"""Bytes per generated item while a set is built (float64 draws and int64 sizes)."""
 
 
 class InstanceFormatError(ValueError):
@@ -76,10 +84,30 @@ def _grid_scale(values: np.ndarray) -> int:
     scale = 1
     while scale <= MAX_SCALE:
         scaled = values * scale
-        if np.all(np.abs(scaled - np.rint(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))):
+        exact = np.abs(scaled - np.rint(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))
+        if np.all(exact & (np.rint(scaled) >= 1)):  # positive sizes stay positive on the grid
             return scale
         scale *= 10
-    raise ValueError("item sizes and capacity must be multiples of 1e-6 (decimal numbers)")
+    scaled = values * MAX_SCALE
+    off = (np.abs(scaled - np.rint(scaled)) > 1e-9 * np.maximum(1.0, np.abs(scaled))) | (
+        np.rint(scaled) < 1
+    )
+    fine = values[off] if off.any() else values
+    raise ValueError(
+        f"item sizes and capacity must be multiples of 1e-6 (decimal numbers with at most "
+        f"six decimals), got {float(fine[0])!r}"
+    )
+
+
+def check_grid_capacity(name: str, capacity: float, scale: int) -> int:
+    """``capacity * scale`` as an int, or `ValueError` when above `MAX_GRID_CAPACITY`."""
+    grid = capacity * scale
+    if grid > MAX_GRID_CAPACITY:
+        raise ValueError(
+            f"instance {name!r}: capacity {capacity:g} on the grid of scale {scale} is {grid:g}, "
+            f"above the limit MAX_GRID_CAPACITY = 2**24 = {MAX_GRID_CAPACITY}"
+        )
+    return int(round(grid))
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,10 +152,12 @@ class Instance:
             raise ValueError(
                 f"instance {name!r}: item {i} has size {float(values[i]):g}; expected 0 < size <= capacity {float(capacity):g}"
             )
+        if capacity > MAX_GRID_CAPACITY:
+            check_grid_capacity(name, capacity, 1)
         if scale is None:
             scale = _grid_scale(np.append(values, capacity))
+        grid_capacity = check_grid_capacity(name, capacity, scale)
         sizes = np.rint(values * scale).astype(np.int64)
-        grid_capacity = int(round(capacity * scale))
         integral = scale == 1
         return cls(
             name=name,
@@ -182,6 +212,11 @@ class Dataset:
 
     def instance(self, name: str) -> Instance:
         """The instance called `name`; KeyError lists the close names."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"an instance is named by a str, got {type(name).__name__} {name!r} "
+                f"(dataset {self.name!r})"
+            )
         try:
             return self._by_name[name]
         except KeyError:
@@ -254,7 +289,7 @@ def parse_orlib(path: str | Path, text: str | None = None) -> list[Instance]:
             raise fail(tok, line, what)
         return value
 
-    def number(what: str) -> Decimal:
+    def number(what: str, maximum: Decimal | None = None) -> Decimal:
         tok, line = take(what)
         try:
             value = Decimal(tok)
@@ -262,13 +297,20 @@ def parse_orlib(path: str | Path, text: str | None = None) -> list[Instance]:
             raise fail(tok, line, what) from None
         if not value.is_finite() or value <= 0:
             raise fail(tok, line, what)
+        if int(value.as_tuple().exponent) < -6:
+            raise fail(tok, line, f"{what} with at most 6 decimals")
+        if maximum is not None and value > maximum:
+            raise fail(tok, line, f"{what} at most {maximum}")
         return value
 
     instances = []
     count = integer("the number of problems (an integer >= 1)", 1)
     for p in range(count):
         name, _ = take(f"the name of problem {p + 1}")
-        capacity = number(f"the bin capacity of {name} (a positive number)")
+        capacity = number(
+            f"the bin capacity of {name} (a positive number)", Decimal(MAX_GRID_CAPACITY)
+        )
+        capacity_at = tokens[pos - 1]
         n = integer(f"the number of items of {name} (an integer >= 1)", 1)
         best = integer(f"the best-known number of bins of {name} (an integer >= 1)", 1)
         sizes = []
@@ -280,6 +322,12 @@ def parse_orlib(path: str | Path, text: str | None = None) -> list[Instance]:
             sizes.append(value)
         exponent = min(int(v.as_tuple().exponent) for v in [capacity, *sizes])
         scale = 10 ** max(0, -exponent)
+        if capacity * scale > MAX_GRID_CAPACITY:
+            raise InstanceFormatError(
+                f"{path}: line {capacity_at[1]}: the capacity {capacity_at[0]} of {name} times "
+                f"the scale {scale} its items' decimals need is {capacity * scale}, above the "
+                f"limit MAX_GRID_CAPACITY = 2**24 = {MAX_GRID_CAPACITY}"
+            )
         instances.append(
             Instance.from_items(
                 name,
@@ -300,8 +348,10 @@ def parse_orlib(path: str | Path, text: str | None = None) -> list[Instance]:
 def load_funsearch_json(path: str | Path, text: str | None = None) -> list[Instance]:
     """Parse FunSearch's `{name: {"capacity", "num_items", "items"}}` JSON (errors name the key)."""
     path = Path(path)
+    if text is None:
+        text = path.read_text()
     try:
-        data = json.loads(path.read_text() if text is None else text)
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise InstanceFormatError(
             f"{path}: invalid JSON at line {error.lineno}: {error.msg}"
@@ -310,7 +360,9 @@ def load_funsearch_json(path: str | Path, text: str | None = None) -> list[Insta
         raise InstanceFormatError(f"{path}: expected a non-empty object {{name: instance}}")
     instances = []
     for name, entry in data.items():
-        where = f"{path}: instance {name!r}"
+        key_at = text.find(json.dumps(name))
+        line = text.count("\n", 0, key_at) + 1 if key_at >= 0 else "?"
+        where = f"{path}: line {line}: instance {name!r}"
         if not isinstance(entry, dict) or not {"capacity", "num_items", "items"} <= set(entry):
             raise InstanceFormatError(
                 f"{where}: expected an object with capacity, num_items and items"
@@ -330,8 +382,8 @@ def load_funsearch_json(path: str | Path, text: str | None = None) -> list[Insta
                     name, float(entry["capacity"]), items, optimum=known_optimum(name)
                 )
             )
-        except (TypeError, ValueError) as error:
-            raise InstanceFormatError(f"{path}: {error}") from None
+        except (TypeError, ValueError, OverflowError) as error:
+            raise InstanceFormatError(f"{path}: line {line}: {error}") from None
     return instances
 
 
@@ -378,6 +430,7 @@ def weibull_dataset(
     name: str | None = None,
 ) -> Dataset:
     """`count` Weibull instances of `num_items` items from `np.random.default_rng(seed)`."""
+    _check_set_size(num_items, count)
     rng = np.random.default_rng(seed)
     name = name or f"weibull-{num_items}:seed={seed}"
     instances = tuple(
@@ -406,6 +459,7 @@ def uniform_dataset(
     name: str | None = None,
 ) -> Dataset:
     """`count` instances of `num_items` integer sizes uniform on {low..high}."""
+    _check_set_size(num_items, count)
     if high > capacity:
         raise ValueError(f"high={high} exceeds capacity={capacity}")
     rng = np.random.default_rng(seed)
@@ -422,6 +476,17 @@ def uniform_dataset(
         name,
         instances,
         f"{count} x {num_items} items U{{{low}..{high}}}, C={capacity}, seed {seed}",
+    )
+
+
+def _check_set_size(num_items: int, count: int) -> None:
+    """`ValueError` unless both are integers >= 1 and the set fits `MEMORY_LIMIT_BYTES`."""
+    for what, value in (("num_items", num_items), ("count", count)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
+    check_memory(
+        f"a set of {count} x {num_items} items ({ITEM_BYTES} bytes per item)",
+        int(count) * int(num_items) * ITEM_BYTES,
     )
 
 
@@ -453,10 +518,16 @@ def parse_generated_name(name: str) -> Dataset:
                 f"dataset {name!r}: bad parameter {part!r}; expected key=value with key in {sorted(_KEYS[family])}"
             )
         params[key] = value
+    default_count = (1 if num_items >= 100_000 else 5) if family == "weibull" else 20
+    try:
+        count = int(params.get("count", default_count))
+    except ValueError as error:
+        raise KeyError(f"dataset {name!r}: {error}") from None
+    if num_items >= 1 and count >= 1:  # sizes too large to build are a ValueError, not a KeyError
+        _check_set_size(num_items, count)
     try:
         seed = int(params.get("seed", 0))
         if family == "weibull":
-            count = int(params.get("count", 1 if num_items >= 100_000 else 5))
             rounding = params.get("rounding", "floor")
             if rounding not in ("floor", "round"):
                 raise ValueError(f"rounding must be floor or round, got {rounding!r}")
@@ -472,7 +543,7 @@ def parse_generated_name(name: str) -> Dataset:
             dataset = uniform_dataset(
                 num_items,
                 seed,
-                int(params.get("count", 20)),
+                count,
                 low=int(params.get("low", 20)),
                 high=int(params.get("high", 100)),
                 capacity=int(params.get("capacity", 150)),
@@ -564,6 +635,8 @@ def load_dataset(name: str) -> Dataset:
 
     Unknown names raise KeyError listing the known (or close) names.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"a bin packing set is named by a str, got {type(name).__name__} {name!r}")
     if name in _FILES:
         filename, description = _FILES[name]
         path = data_path(filename)

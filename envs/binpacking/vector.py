@@ -27,9 +27,9 @@ Training variants (kwargs the single env does not take; the RL agents' wrappers 
   new bin.
 * ``observation="topk"`` (with ``topk=k``): the histogram game seen through its ``k`` tightest
   fitting levels and a new bin (`BinPackingTopK`, `topk_views`): action ``a < k`` puts the
-  item into a bin at the a-th tightest fitting level, ``a = k`` (and any padded or
-  out-of-range action) into a new bin; ``info["action_mask"]`` and ``action_masks()`` are the
-  candidates' validity.
+  item into a bin at the a-th tightest fitting level, ``a = k`` into a new bin;
+  ``info["action_mask"]`` and ``action_masks()`` are the candidates' validity, and a padded
+  candidate is an illegal action (a new bin, ``info["illegal_action"]``).
 """
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from discoverygym.envs.batched import BatchedVectorEnv
 from discoverygym.envs.binpacking.bounds import InstanceBounds, instance_bounds
-from discoverygym.envs.binpacking.env import OnlineBinPackingEnv
+from discoverygym.envs.binpacking.env import METRIC_NAME, OnlineBinPackingEnv
 from discoverygym.envs.binpacking.instances import Dataset, Instance
 from discoverygym.envs.binpacking.render import render_ansi, render_rgb
+from discoverygym.envs.contract import check_memory, check_reset_options, reject_unknown_kwargs
 
 __all__ = ["TOPK_FEATURES", "TOPK_GLOBALS", "OnlineBinPackingVectorEnv", "topk_views"]
 
@@ -118,6 +120,7 @@ def _ctz(x: np.ndarray) -> np.ndarray:
 class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     """N online bin packing games stepped together (see the module docstring)."""
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         num_envs: int = 1,
@@ -161,6 +164,15 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         self._levels = levels
         self._num_actions = self.new_bin_action + 1
         insts = self.dataset.instances
+        words = -(-self.max_bins // 64) if self._histogram else 0
+        check_memory(
+            f"{n} batched bin packing envs with grid capacity {self.capacity}, "
+            f"{self.max_items} items and {self.max_bins} bins",
+            (levels + 1) * levels  # the fits table
+            + len(insts) * (self.max_items + 1) * 8
+            + n * (self.max_items * 4 + self._num_actions * 2 + levels * (4 + words * 9))
+            + (0 if self._histogram else n * self.max_bins * 4),
+        )
         # sizes padded with the sentinel C + 1 (fits no level) past each instance's end
         self._sentinel = self.capacity + 1
         self._sizes = np.full((len(insts), self.max_items + 1), self._sentinel, dtype=np.int64)
@@ -214,7 +226,6 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         self.single_action_space = spaces.Discrete(k + 1)
         self.observation_space = batch_space(self.single_observation_space, n)
         self.action_space = batch_space(self.single_action_space, n)
-        self._check_range = False  # the view's rule: any action but a valid candidate: new bin
         self._view_levels = np.full((n, k + 1), -1, dtype=np.int64)
         self._view_cand = np.zeros((n, k + 1, len(TOPK_FEATURES)), dtype=np.float32)
         self._view_glob = np.zeros((n, len(TOPK_GLOBALS)), dtype=np.float32)
@@ -223,10 +234,14 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     # ------------------------------------------------------------------ hooks
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        unknown = set(options) - {"instance"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; known: ['instance']")
-        if options.get("instance") is not None:
+        check_reset_options(options, ["instance"])
+        name = options.get("instance")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"reset option 'instance' must be an instance name (str), got "
+                f"{type(name).__name__} {name!r}"
+            )
+        if name is not None:
             self.dataset.instance(options["instance"])  # KeyError with the close names
 
     def _reset_envs(self, ids: np.ndarray, options: dict[str, Any]) -> None:
@@ -259,10 +274,11 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         # `sel` indexes the stepped sub-envs: a slice (views, no gathers) when all step
         sel = slice(None) if ids.size == self.num_envs else ids
         placed = self._size[sel] / self.capacity if self.reward == "waste" else None
-        if self._topk:
-            inside = (actions >= 0) & (actions <= self.k)
-            level = self._view_levels[ids, np.where(inside, actions, self.k)]
-            actions = np.where(inside & (level >= 0), level, self.new_bin_action)
+        padded = None
+        if self._topk:  # actions are in 0..k (checked): candidate -> level, padded -> new bin
+            level = self._view_levels[ids, actions]
+            padded = level < 0
+            actions = np.where(padded, self.new_bin_action, level)
         A = self._num_actions
         legal = self._maskb.reshape(-1)[ids * A + actions]
         new_bin = self.new_bin_action
@@ -304,7 +320,8 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         terminated[go] = t >= self._n[sel]
         if placed is not None:
             rewards = rewards + placed
-        return rewards, terminated, truncated, ~legal
+        illegal = ~legal if padded is None else ~legal | padded
+        return rewards, terminated, truncated, illegal
 
     def _take_bins(
         self, ids: np.ndarray, a: np.ndarray, is_new: np.ndarray, n_open: np.ndarray
@@ -413,6 +430,7 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         if bounds is None:
             bounds = self._bounds[inst.name] = instance_bounds(inst)
         n_open = int(self._open[i])
+        excess = 100.0 * (n_open - bounds.l1) / bounds.l1
         info: dict[str, Any] = {}
         if self._truncated[i]:
             info["truncated_reason"] = "max_bins"
@@ -421,7 +439,9 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
                 "l1": bounds.l1,
                 "l2": bounds.l2,
                 "optimum": bounds.optimum,
-                "excess_pct": 100.0 * (n_open - bounds.l1) / bounds.l1,
+                "excess_pct": excess,
+                "metric": excess,
+                "metric_name": METRIC_NAME,
                 "assignment": self._assign[i, : int(self._t[i])].astype(np.int64),
             }
         )

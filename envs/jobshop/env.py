@@ -29,10 +29,14 @@ Construction (kwargs, also through ``gym.make``)
 * ``render_mode``: None, ``"ansi"`` (text Gantt chart) or ``"rgb_array"`` (matplotlib Gantt chart).
 * ``left_shift`` (bool, default True): see above.
 * ``normalize_reward`` (bool, default False): divide rewards by the episode's time scale (below).
-* ``illegal_action_penalty`` (float >= 0, default 0): subtracted from the reward of an illegal action.
+* ``illegal_action_penalty`` (finite float >= 0, default 0): subtracted from the reward of an
+  illegal action.
+
+Unknown options raise `TypeError` listing the known ones; padded sizes whose arrays would exceed
+`MEMORY_LIMIT_BYTES` (``dataset="random-100000000x100000000"``) are refused.
 
 ``reset(seed=None, options=None)``: ``options={"instance": name_or_instance}`` plays that
-instance in this episode (it must fit the padded sizes below).
+instance in this episode (it must fit the padded sizes below); other keys raise `ValueError`.
 
 Observation: ``Dict`` of fixed-shape arrays (no nesting; SB3's ``MultiInputPolicy`` accepts it)
 -----------------------------------------------------------------------------------------------
@@ -62,10 +66,11 @@ the Box bounds.
 * ``"action_mask"``: int8, shape (J,) (``MultiBinary(J)``): 1 for jobs with operations left.
 
 Action: ``Discrete(J)``, the job to dispatch. Legal: a job of the instance with operations left
-(``action_masks()`` (bool) and ``info["action_mask"]`` (int8)). An illegal action (finished job,
-padded job, integer out of range) does not raise: the lowest-index legal job is dispatched instead,
-``info["illegal_action"] = True`` and ``illegal_action_penalty`` is subtracted. A non-integer
-action raises `TypeError`.
+(``action_masks()`` (bool) and ``info["action_mask"]`` (int8)). An illegal action inside the space
+(a finished job, a padded job) does not raise (the env contract, `discoverygym.envs.contract`):
+the lowest-index legal job is dispatched instead, ``info["illegal_action"] = True`` and
+``illegal_action_penalty`` is subtracted. An action outside the space (an integer outside
+0..J-1, a float, a bool, a string) raises `InvalidActionError`, a ValueError naming it.
 
 Reward: dense, ``LB_before - LB_after`` where ``LB = max_j (ready time_j + remaining work_j)`` is
 the makespan lower bound of the partial schedule (L2D's bound). Placing an operation can only
@@ -78,8 +83,9 @@ raise the bound, so every reward is <= 0, and the undiscounted return is ``LB_in
 generated instances ``random-JxM:seed=S``, loadable with `load_instance`); on every step
 ``"action_mask"`` and ``"illegal_action"``. At termination also ``"instance"``, ``"makespan"``,
 ``"lower_bound"``, ``"upper_bound"`` (best known bounds, None if unknown), ``"optimal"`` (bounds
-proven equal), ``"gap_pct"`` (100 (makespan - upper_bound) / upper_bound, None without a bound)
-and ``"starts"`` (int64, jobs x operations: the schedule, checkable with `checker.check_schedule`).
+proven equal), ``"gap_pct"`` (100 (makespan - upper_bound) / upper_bound, None without a bound;
+also as the contract's ``"metric"``, with ``"metric_name" = "gap_pct"``) and ``"starts"`` (int64,
+jobs x operations: the schedule, checkable with `checker.check_schedule`).
 
 Passes ``gymnasium.utils.env_checker.check_env`` and SB3's ``check_env`` (SB3 only warns that the
 (J, 8) and (M, 4) arrays are not 1-D: they are kept 2-D on purpose for per-job/per-machine
@@ -91,13 +97,22 @@ machine and the jobs waiting for that machine change).
 from __future__ import annotations
 
 from bisect import bisect_right
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from discoverygym.envs.contract import (
+    check_memory,
+    check_reset_options,
+    discrete_action,
+    finite_number,
+    reject_unknown_kwargs,
+)
 from discoverygym.envs.jobshop.instances import (
+    OPERATION_BYTES,
     JobShopInstance,
     generate_instance,
     load_instance,
@@ -115,18 +130,22 @@ JOB_FEATURES: tuple[str, ...] = (
     "machine_remaining_work",
 )
 MACHINE_FEATURES: tuple[str, ...] = ("ready_time", "remaining_work", "remaining_ops", "utilisation")
+METRIC_NAME = "gap_pct"
 
 
 def final_info(instance: JobShopInstance, makespan: int, starts: np.ndarray) -> dict[str, Any]:
     """The info keys added at the end of an episode (single and batched envs alike)."""
     upper = instance.upper_bound
+    gap = None if not upper else 100.0 * (makespan - upper) / upper
     return {
         "instance": instance.name,
         "makespan": makespan,
         "lower_bound": instance.lower_bound,
         "upper_bound": upper,
         "optimal": instance.optimal,
-        "gap_pct": None if not upper else 100.0 * (makespan - upper) / upper,
+        "gap_pct": gap,
+        "metric": gap,
+        "metric_name": METRIC_NAME,
         "starts": starts,
     }
 
@@ -135,7 +154,9 @@ class JobShopEnv(gym.Env):
     """Job-shop scheduling by dispatching jobs; the full specification is the module docstring."""
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metric_name = METRIC_NAME
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         instance: str | JobShopInstance | None = None,
@@ -149,12 +170,18 @@ class JobShopEnv(gym.Env):
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']} or None")
         if instance is not None and dataset is not None:
             raise ValueError("pass either instance or dataset, not both")
-        if illegal_action_penalty < 0:
-            raise ValueError(f"illegal_action_penalty must be >= 0, got {illegal_action_penalty}")
+        penalty = finite_number("illegal_action_penalty", illegal_action_penalty, minimum=0.0)
+        if instance is not None and not isinstance(instance, (str, Path, JobShopInstance)):
+            raise TypeError(
+                f"instance must be a name, a path or a JobShopInstance, got "
+                f"{type(instance).__name__} {instance!r}"
+            )
+        if dataset is not None and not isinstance(dataset, str):
+            raise TypeError(f"dataset must be a set name (str), got {type(dataset).__name__} {dataset!r}")
         self.render_mode = render_mode
         self.left_shift = bool(left_shift)
         self.normalize_reward = bool(normalize_reward)
-        self.illegal_action_penalty = float(illegal_action_penalty)
+        self.illegal_action_penalty = penalty
 
         self._instances: list[JobShopInstance] = []
         self._generator: tuple[int, int] | None = None
@@ -175,6 +202,11 @@ class JobShopEnv(gym.Env):
             self.num_machines = max(i.num_machines for i in self._instances)
 
         J, M = self.num_jobs, self.num_machines
+        operations = max([i.num_operations for i in self._instances] + [M])
+        check_memory(
+            f"a job-shop env padded to {J} jobs x {M} machines ({OPERATION_BYTES} bytes per operation)",
+            (J * operations + J + M) * OPERATION_BYTES,
+        )
         # Times are < M on the scale T: every start/end is at most the sum of all durations <= M * T.
         job_high = np.ones((J, len(JOB_FEATURES)), dtype=np.float32)
         job_high[:, 4:7] = M
@@ -191,9 +223,14 @@ class JobShopEnv(gym.Env):
         self.instance: JobShopInstance | None = None
 
     # ------------------------------------------------------------------ episode set-up
-    def _draw_instance(self, options: dict[str, Any] | None) -> JobShopInstance:
-        choice = (options or {}).get("instance")
+    def _draw_instance(self, options: dict[str, Any]) -> JobShopInstance:
+        choice = options.get("instance")
         if choice is not None:
+            if not isinstance(choice, (str, Path, JobShopInstance)):
+                raise TypeError(
+                    f"reset option 'instance' must be a name, a path or a JobShopInstance, got "
+                    f"{type(choice).__name__} {choice!r}"
+                )
             instance = choice if isinstance(choice, JobShopInstance) else load_instance(choice)
             if instance.num_jobs > self.num_jobs or instance.num_machines > self.num_machines:
                 raise ValueError(
@@ -210,6 +247,7 @@ class JobShopEnv(gym.Env):
         return self._instances[int(self.np_random.integers(len(self._instances)))]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        options = check_reset_options(options, ["instance"])
         super().reset(seed=seed)
         inst = self.instance = self._draw_instance(options)
         J, O, M = inst.num_jobs, inst.num_operations, inst.num_machines
@@ -258,9 +296,9 @@ class JobShopEnv(gym.Env):
         if d == 0:  # occupies no machine time: starts when its job is ready
             return ready, -1
         starts = self._mach_starts[m]
-        i = bisect_right(ends, ready)  # operations before i end by `ready`
+        first = bisect_right(ends, ready)  # operations before `first` end by `ready`
         previous = ready
-        for i in range(i, len(starts)):
+        for i in range(first, len(starts)):
             if previous + d <= starts[i]:
                 return previous, i
             if ends[i] > previous:
@@ -300,15 +338,8 @@ class JobShopEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self._left == 0:
             raise RuntimeError("the episode is over (terminated); call reset()")
-        if isinstance(action, np.ndarray) and action.size == 1:
-            action = action.item()
-        try:
-            j = int(action)
-        except (TypeError, ValueError):
-            raise TypeError(f"action must be an integer job index, got {action!r}") from None
-        if j != action:
-            raise TypeError(f"action must be an integer job index, got {action!r}")
-        illegal = not (0 <= j < self._J) or self._next_op[j] >= self._O
+        j = discrete_action(action, self.num_jobs)
+        illegal = j >= self._J or self._next_op[j] >= self._O
         if illegal:
             j = next(i for i in range(self._J) if self._next_op[i] < self._O)
 

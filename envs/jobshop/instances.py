@@ -9,6 +9,11 @@
   format; both raise `InstanceFormatError` naming the file, the line and what was expected.
 * `generate_instance(jobs, machines, rng)` draws a Taillard-style instance: each job visits every
   machine once in a uniformly random order, durations uniform in 1..99.
+
+Limits: the durations of an instance sum to at most `MAX_HORIZON` (every time of a schedule is
+below it; the batched env keeps times in int32), bounds are >= 0 with lower <= upper, and in
+both file formats a job visits each machine at most once (instances built in code may revisit
+machines). Sizes whose arrays would exceed `MEMORY_LIMIT_BYTES` are refused before allocating.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import csv
 import difflib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from discoverygym.envs.contract import check_memory
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 INSTANCE_DIR = DATA_DIR / "instances"
@@ -48,6 +55,12 @@ LAWRENCE_SIZES: dict[str, tuple[int, int]] = {
 }
 FAMILIES: tuple[str, ...] = ("ft", "la", "ta", "abz", "orb", "swv", "yn")
 _RANDOM = re.compile(r"^random-(\d+)x(\d+)(?::(.*))?$")
+MAX_HORIZON = 2**30 - 1
+"""The largest sum of all durations of an instance (every start and end time is at most it)."""
+MAX_TOKEN = 2**31 - 1
+"""The largest absolute value of an integer in an instance file (Taillard's seeds are below it)."""
+OPERATION_BYTES = 64
+"""Bytes an instance and an env need per operation (route, durations, schedule, Python lists)."""
 
 
 class InstanceFormatError(ValueError):
@@ -73,8 +86,27 @@ class JobShopInstance:
     source: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
-        machines = np.asarray(self.machines, dtype=np.int64)
-        durations = np.asarray(self.durations, dtype=np.int64)
+        name, count = self.name, self.num_machines
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+            raise TypeError(f"{name}: num_machines must be an integer, got {count!r}")
+        if count < 1:
+            raise ValueError(f"{name}: num_machines must be >= 1, got {count}")
+        check_memory(f"{name}: {count} machines", count * OPERATION_BYTES)
+        lower, upper = self.lower_bound, self.upper_bound
+        for what, bound in (("lower_bound", lower), ("upper_bound", upper)):
+            integral = isinstance(bound, (int, np.integer)) and not isinstance(bound, bool)
+            if bound is not None and (not integral or bound < 0):
+                raise ValueError(f"{name}: {what} must be an integer >= 0 or None, got {bound!r}")
+        if lower is not None and upper is not None and lower > upper:
+            raise ValueError(f"{name}: lower_bound {lower} is above upper_bound {upper}")
+        try:
+            machines = np.asarray(self.machines, dtype=np.int64)
+            durations = np.asarray(self.durations, dtype=np.int64)
+        except OverflowError:
+            raise ValueError(
+                f"{self.name}: machine ids and durations must fit int64 (durations sum to at most "
+                f"MAX_HORIZON = {MAX_HORIZON})"
+            ) from None
         if machines.ndim != 2 or machines.shape != durations.shape:
             raise ValueError(
                 f"{self.name}: machines and durations must be 2-D arrays of the same shape "
@@ -84,6 +116,11 @@ class JobShopInstance:
             raise ValueError(f"{self.name}: machine ids must lie in 0..{self.num_machines - 1}")
         if durations.size and durations.min() < 0:
             raise ValueError(f"{self.name}: durations must be >= 0, got {durations.min()}")
+        total = int(durations.sum(dtype=object)) if durations.size else 0  # Python ints: exact
+        if total > MAX_HORIZON:
+            raise ValueError(
+                f"{self.name}: durations sum to {total}, above MAX_HORIZON = 2**30 - 1 = {MAX_HORIZON}"
+            )
         machines.flags.writeable = False
         durations.flags.writeable = False
         object.__setattr__(self, "machines", machines)
@@ -131,11 +168,38 @@ def _data_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _ints(source: str, number: int, line: str, expected: str) -> list[int]:
+    """The integers of a line; errors name the file, the line and the token (every value must
+    lie within +-MAX_TOKEN: no count, id, duration, bound or Taillard seed is larger)."""
     try:
-        return [int(token) for token in line.split()]
+        values = [int(token) for token in line.split()]
     except ValueError:
         bad = next(t for t in line.split() if not re.fullmatch(r"[+-]?\d+", t))
         raise InstanceFormatError(f"{source}:{number}: expected {expected}, got token {bad!r}") from None
+    for value in values:
+        if abs(value) > MAX_TOKEN:
+            raise InstanceFormatError(
+                f"{source}:{number}: expected {expected}, got {value}, beyond the limit "
+                f"+-(2**31 - 1) = {MAX_TOKEN} of an integer in an instance file"
+            )
+    return values
+
+
+def _revisit(route: np.ndarray) -> int | None:
+    """The first machine a route visits twice, or None."""
+    seen: set[int] = set()
+    for machine in route.tolist():
+        if machine in seen:
+            return machine
+        seen.add(machine)
+    return None
+
+
+def _horizon(source: str, number: int, total: int) -> None:
+    if total > MAX_HORIZON:
+        raise InstanceFormatError(
+            f"{source}:{number}: the durations up to this line sum to {total}, above the limit "
+            f"MAX_HORIZON = 2**30 - 1 = {MAX_HORIZON}"
+        )
 
 
 def parse_standard(text: str, name: str = "instance", source: str = "<string>") -> JobShopInstance:
@@ -162,6 +226,7 @@ def parse_standard(text: str, name: str = "instance", source: str = "<string>") 
             f"{source}:{extra_number}: expected the end of the file after {jobs} job lines, got {extra[:40]!r}"
         )
     width = None
+    total = 0
     route, times = [], []
     for job, (number, line) in enumerate(rows):
         expected = f"job {job}: pairs 'machine duration' of integers"
@@ -190,6 +255,14 @@ def parse_standard(text: str, name: str = "instance", source: str = "<string>") 
                 f"{source}:{number}: expected durations >= 0, got {pairs[neg[0], 1]} for operation "
                 f"{neg[0]} of job {job}"
             )
+        twice = _revisit(pairs[:, 0])
+        if twice is not None:
+            raise InstanceFormatError(
+                f"{source}:{number}: job {job} visits machine {twice} twice; the format has each "
+                f"job visit a machine at most once"
+            )
+        total += int(pairs[:, 1].sum())
+        _horizon(source, number, total)
         route.append(pairs[:, 0])
         times.append(pairs[:, 1])
     return JobShopInstance(
@@ -225,6 +298,11 @@ def parse_taillard(text: str, name: str = "instance", source: str = "<string>") 
         )
     jobs, machines = values[:2]
     upper, lower = (values[4], values[5]) if len(values) == 6 else (None, None)
+    if upper is not None and lower is not None and (lower < 0 or upper < 0 or lower > upper):
+        raise InstanceFormatError(
+            f"{source}:{number}: expected bounds 0 <= lower <= upper in the header, got upper "
+            f"{upper} and lower {lower}"
+        )
     position += 1
 
     def matrix(label: str, position: int) -> tuple[np.ndarray, int]:
@@ -244,6 +322,13 @@ def parse_taillard(text: str, name: str = "instance", source: str = "<string>") 
                 raise InstanceFormatError(
                     f"{source}:{n}: expected {machines} integers ({label.lower()} of job {job}), got {len(row)}"
                 )
+            if label == "Machines":
+                twice = _revisit(np.asarray(row))
+                if twice is not None:
+                    raise InstanceFormatError(
+                        f"{source}:{n}: job {job} visits machine {twice} twice; Taillard's format "
+                        f"has each job visit every machine once"
+                    )
             rows.append(row)
         return np.asarray(rows, dtype=np.int64), position + jobs
 
@@ -259,6 +344,11 @@ def parse_taillard(text: str, name: str = "instance", source: str = "<string>") 
         )
     if durations.min() < 0:
         raise InstanceFormatError(f"{source}: expected durations >= 0 in the Times matrix, got {durations.min()}")
+    if int(durations.sum(dtype=object)) > MAX_HORIZON:
+        raise InstanceFormatError(
+            f"{source}: the Times matrix sums to {int(durations.sum(dtype=object))}, above the "
+            f"limit MAX_HORIZON = 2**30 - 1 = {MAX_HORIZON}"
+        )
     return JobShopInstance(
         name=name,
         machines=route - 1,
@@ -297,6 +387,10 @@ def generate_instance(
     durations uniform in 1..99 (numpy's generator, not Taillard's LCG)."""
     if jobs < 1 or machines < 1:
         raise ValueError(f"jobs and machines must be >= 1, got {jobs}x{machines}")
+    check_memory(
+        f"a generated {jobs}x{machines} job-shop instance ({OPERATION_BYTES} bytes per operation)",
+        int(jobs) * int(machines) * OPERATION_BYTES,
+    )
     rng = np.random.default_rng(rng)
     durations = rng.integers(1, 100, size=(jobs, machines))
     route = rng.permuted(np.tile(np.arange(machines), (jobs, 1)), axis=1)
@@ -341,7 +435,7 @@ def _natural(name: str) -> tuple[int, str, int]:
     return order, family, int(name[len(family) :] or 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_shipped(name: str) -> JobShopInstance:
     path = INSTANCE_DIR / f"{name}.txt"
     instance = parse_standard(path.read_text(), name=name, source=str(path))
@@ -375,7 +469,11 @@ def _unknown(kind: str, name: str, known: list[str]) -> KeyError:
 def load_instance(name: str | Path) -> JobShopInstance:
     """A shipped instance by name (``"ta01"``), a generated one (``"random-10x10:seed=0"``) or a
     file path (format detected). Unknown names raise `KeyError` with the near names."""
-    if isinstance(name, Path) or (isinstance(name, str) and ("/" in name or name.endswith(".txt"))):
+    if not isinstance(name, (str, Path)):
+        raise TypeError(
+            f"a job-shop instance is named by a str or a Path, got {type(name).__name__} {name!r}"
+        )
+    if isinstance(name, Path) or "/" in name or name.endswith(".txt"):
         return read_instance_file(name)
     key = name.strip().lower()
     if key in _bounds():
@@ -432,6 +530,8 @@ def resolve_dataset(spec: str) -> list[str] | tuple[int, int]:
     ``random-JxM:seed=S`` is the one instance of that seed; ``random-JxM:seed=S,n=N`` the N
     instances of seeds S..S+N-1. A comma-separated list of instance names is a set too.
     """
+    if not isinstance(spec, str):
+        raise TypeError(f"a job-shop dataset is named by a str, got {type(spec).__name__} {spec!r}")
     key = spec.strip().lower()
     random_spec = _parse_random(key)
     if random_spec is not None:
@@ -441,6 +541,7 @@ def resolve_dataset(spec: str) -> list[str] | tuple[int, int]:
         seed, count = params.get("seed", 0), params.get("n", 1)
         if count < 1:
             raise ValueError(f"bad generator spec {spec!r}: n must be >= 1")
+        check_memory(f"{spec!r}: {count} instance names (100 bytes each)", count * 100)
         return [f"random-{jobs}x{machines}:seed={seed + i}" for i in range(count)]
     if key == "all":
         return instance_names()

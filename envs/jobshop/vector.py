@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from discoverygym.envs.batched import BatchedVectorEnv
+from discoverygym.envs.contract import check_reset_options, reject_unknown_kwargs
 from discoverygym.envs.jobshop.env import JOB_FEATURES, MACHINE_FEATURES, JobShopEnv, final_info
 from discoverygym.envs.jobshop.instances import JobShopInstance, generate_instance, load_instance
 
@@ -39,6 +40,7 @@ _INF = np.int32(2**30)  # padding start of the interval tables (times stay below
 class JobShopVectorEnv(BatchedVectorEnv):
     """N job-shop dispatching games stepped together (see the module docstring)."""
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         num_envs: int = 1,
@@ -58,7 +60,6 @@ class JobShopVectorEnv(BatchedVectorEnv):
             illegal_action_penalty=illegal_action_penalty,
         )
         super().__init__(num_envs, single)
-        self._check_range = False  # out-of-range integers are illegal actions (single env rule)
         n = self.num_envs
         self.left_shift = single.left_shift
         self.normalize_reward = single.normalize_reward
@@ -190,9 +191,13 @@ class JobShopVectorEnv(BatchedVectorEnv):
     # ------------------------------------------------------------------ hooks
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        unknown = set(options) - {"instance"}
-        if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; known: ['instance']")
+        check_reset_options(options, ["instance"])
+        choice = options.get("instance")
+        if choice is not None and not isinstance(choice, (str, JobShopInstance)):
+            raise TypeError(
+                f"reset option 'instance' must be a name or a JobShopInstance, got "
+                f"{type(choice).__name__} {choice!r}"
+            )
 
     def _reset_envs(self, ids: np.ndarray, options: dict[str, Any]) -> None:
         choice = options.get("instance")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from discoverygym.envs.contract import (
+    InvalidActionError,
+    check_memory,
+    check_reset_options,
+    reject_unknown_kwargs,
+)
 from discoverygym.envs.tensor import render as _render
 from discoverygym.envs.tensor.instances import (
     check_coefficients,
@@ -20,6 +27,9 @@ from discoverygym.envs.tensor.instances import (
 from discoverygym.envs.tensor.tensors import Field, check_field, check_size, rank_upper_bound
 
 DENSE_LIMIT = 8192
+METRIC_NAME = "rank"
+ENTRY_BYTES = 16
+"""Bytes per residual entry (the int64 residual, the observation copy and the batched copies)."""
 
 
 class TensorDecompositionEnv(gym.Env):
@@ -52,8 +62,11 @@ class TensorDecompositionEnv(gym.Env):
         concatenated, each an index into the sorted coefficient tuple (index 0 is -2 by
         default). Helpers: ``encode_action(u, v, w, coefficients)`` and
         ``decode_action(action, n, m, p, coefficients)`` (also as methods, bound to this env).
-        Every action in the space is legal (a zero factor wastes a move); a value outside the
-        space raises ValueError naming it. There is no action mask.
+        Every action in the space is legal (a zero factor wastes a move); an action outside the
+        space (a float or bool array, a wrong shape, an entry out of range) raises
+        `InvalidActionError`, a ValueError naming it (the env contract,
+        `discoverygym.envs.contract`). There is no action mask and no
+        ``info["illegal_action"]``.
 
     Transition: S_t = S_{t-1} - u (x) v (x) w (modulo 2 in "mod2"; coefficients are reduced
         mod 2 there). Tensors above DENSE_LIMIT entries (e.g. <5,5,5>) only touch the support
@@ -66,9 +79,16 @@ class TensorDecompositionEnv(gym.Env):
     Termination: S_t = 0 (terminated); truncated after max_steps moves otherwise.
 
     Info (reset and step): "rank_bound" (int; see rank_bound_every_step), "steps" (moves
-        made), "field"; on success also "decomposition" = (U, V, W), int64 arrays of shapes
-        (n*m, R), (m*p, R), (p*n, R) with R = steps, the played factors (reduced mod 2 in
-        "mod2"). Reset with a synthetic target adds "demonstration" = the factors that built it.
+        made), "field"; at the end of the episode also
+        "metric" = minus the return (the rank of the scheme played on success, moves +
+        rank_bound otherwise: the suite's score) with "metric_name" = "rank"; on success also
+        "decomposition" = (U, V, W), int64 arrays of shapes (n*m, R), (m*p, R), (p*n, R) with
+        R = steps, the played factors (reduced mod 2 in "mod2"). Reset with a synthetic target
+        adds "demonstration" = the factors that built it.
+
+    Limits: the residual needs about 16 bytes per entry; sizes above `MEMORY_LIMIT_BYTES`
+    (n = m = p = 1000) are refused, and so are a max_steps or coefficients whose entry bound
+    2 * max_steps * c^3 does not fit the int32 observation.
 
     Reset options:
         {"target": "matmul"} (default); {"target": "synthetic", "rank": R} (1 <= R <= max_steps,
@@ -79,7 +99,9 @@ class TensorDecompositionEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metric_name = METRIC_NAME
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         n: int = 2,
@@ -92,6 +114,11 @@ class TensorDecompositionEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         self.n, self.m, self.p = check_size(n, m, p)
+        entries = (self.n * self.m) * (self.m * self.p) * (self.p * self.n)
+        check_memory(
+            f"the tensor <{self.n},{self.m},{self.p}> with {entries} entries ({ENTRY_BYTES} bytes each)",
+            entries * ENTRY_BYTES,
+        )
         self.field: Field = check_field(field)
         self.coefficients = check_coefficients(coefficients, self.field)
         if max_steps is None:
@@ -114,6 +141,12 @@ class TensorDecompositionEnv(gym.Env):
         self.shape = (self.sizes[0], self.sizes[1], self.sizes[2])
         cmax = max(abs(c) for c in self.coefficients)
         self.entry_limit = max(1, self.max_steps * cmax**3)
+        if 2 * self.entry_limit > np.iinfo(np.int32).max:
+            raise ValueError(
+                f"max_steps={self.max_steps} with coefficients up to |c| = {cmax} bound the residual's "
+                f"entries by 2 * max_steps * c^3 = {2 * self.entry_limit}, above the int32 "
+                f"observation's limit {np.iinfo(np.int32).max}"
+            )
         if self.field == "mod2":
             residual_space = spaces.Box(0, 1, shape=self.shape, dtype=np.int8)
         else:
@@ -139,6 +172,7 @@ class TensorDecompositionEnv(gym.Env):
         self._rank_bound = 0
         self._matmul: np.ndarray | None = None  # the default target and its rank bound, cached
         self._matmul_bound: int | None = None
+        self._started = False
 
     # ------------------------------------------------------------------ helpers
     def encode_action(self, u: Sequence[int], v: Sequence[int], w: Sequence[int]) -> np.ndarray:
@@ -150,7 +184,22 @@ class TensorDecompositionEnv(gym.Env):
         return decode_action(action, self.n, self.m, self.p, self.coefficients)
 
     def _decode(self, action) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Fast path for int arrays of the right shape; `decode_action` (with its errors) otherwise."""
+        """Fast path for int arrays of the right shape; `decode_action` (with its errors) otherwise.
+
+        Anything outside the action space raises `InvalidActionError`."""
+        if not isinstance(action, np.ndarray):
+            try:
+                action = np.asarray(action)
+            except (TypeError, ValueError) as error:  # ragged nesting, unconvertible objects
+                raise InvalidActionError(
+                    f"action {action!r} is not an integer array of the action space "
+                    f"{self.action_space}: {error}"
+                ) from None
+        if action.dtype.kind not in "iu":
+            raise InvalidActionError(
+                f"action {action!r} is not an integer array of the action space {self.action_space} "
+                f"(dtype {action.dtype}; floats and bools are refused)"
+            )
         values = None
         if (
             isinstance(action, np.ndarray)
@@ -164,9 +213,11 @@ class TensorDecompositionEnv(gym.Env):
             except IndexError:
                 values = None
         if values is None:
-            values = np.concatenate(
-                decode_action(action, self.n, self.m, self.p, self.coefficients)
-            )
+            try:
+                factors = decode_action(action, self.n, self.m, self.p, self.coefficients)
+            except ValueError as error:
+                raise InvalidActionError(f"{error} (the action space {self.action_space})") from None
+            values = np.concatenate(factors)
             if self.field == "mod2":
                 values = values % 2
         a, b = self.sizes[0], self.sizes[0] + self.sizes[1]
@@ -180,10 +231,7 @@ class TensorDecompositionEnv(gym.Env):
     def _target_from_options(
         self, options: dict[str, Any] | None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        options = dict(options or {})
-        unknown = set(options) - {"target", "rank"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: 'target', 'rank'")
+        options = check_reset_options(options, ["target", "rank"])
         target = options.get("target", "matmul")
         extra: dict[str, Any] = {}
         if isinstance(target, str):
@@ -258,6 +306,7 @@ class TensorDecompositionEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         target, extra = self._target_from_options(options)
+        self._started = True
         self._residual = np.array(target, dtype=np.int64, order="C")
         self._nonzero = int(np.count_nonzero(self._residual))
         self._steps = 0
@@ -274,6 +323,8 @@ class TensorDecompositionEnv(gym.Env):
         return self._obs(), info
 
     def step(self, action):
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
         if self._steps >= self.max_steps or (self._nonzero == 0 and self._steps > 0):
             raise RuntimeError("step() called after the episode ended; call reset()")
         u, v, w = self._decode(action)
@@ -303,6 +354,9 @@ class TensorDecompositionEnv(gym.Env):
         reward = -1.0
         if truncated:
             reward -= float(info["rank_bound"])
+        if terminated or truncated:
+            info["metric"] = float(self._steps + (info["rank_bound"] if truncated else 0))
+            info["metric_name"] = METRIC_NAME
         if terminated:
             info["decomposition"] = tuple(
                 np.stack([f[k] for f in self._played], axis=1) for k in range(3)

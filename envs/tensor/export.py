@@ -39,8 +39,8 @@ The code uses only `+`, `-`, `*` and indexing, so entries may be numbers or squa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -3,7 +3,7 @@ user tensor; plus the coefficient set and the action encoding shared by env and 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import difflib
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def parse_size(text: str) -> tuple[int, int, int]:
     return check_size(n, m, p)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(source: str) -> dict[str, Decomposition]:
     if source not in SOURCES:
         near = difflib.get_close_matches(source, SOURCES, n=3)
@@ -165,7 +165,7 @@ def _is_integer(array: np.ndarray) -> bool:
     return bool(np.all(np.imag(array) == 0) and np.all(np.real(array) == np.round(np.real(array))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def best_known_table() -> dict[tuple[int, int, int], dict[str, str]]:
     """Rows of best_known_ranks.csv keyed by the ordered triple (n, m, p)."""
     with (DATA / "best_known_ranks.csv").open(newline="") as handle:

@@ -34,9 +34,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from discoverygym.envs.batched import BatchedVectorEnv, seed_list
+from discoverygym.envs.contract import check_memory, check_reset_options, reject_unknown_kwargs
 from discoverygym.envs.tensor import render as _render
-from discoverygym.envs.tensor.env import TensorDecompositionEnv
+from discoverygym.envs.tensor.env import ENTRY_BYTES, METRIC_NAME, TensorDecompositionEnv
 from discoverygym.envs.tensor.tensors import gf2_ranks
 
 __all__ = ["TensorDecompositionVectorEnv", "rank_upper_bounds"]
@@ -84,6 +86,7 @@ def rank_upper_bounds(tensors: np.ndarray, field: str = "standard") -> np.ndarra
 class TensorDecompositionVectorEnv(BatchedVectorEnv):
     """N tensor decomposition games stepped together (see the module docstring)."""
 
+    @reject_unknown_kwargs
     def __init__(
         self,
         num_envs: int = 1,
@@ -122,6 +125,10 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
         self.shape = single.shape
         self._values = single._values  # coefficient values by index (reduced mod 2 in "mod2")
         self._obs_dtype = single.observation_space["residual"].dtype
+        check_memory(
+            f"{N} batched <{self.n},{self.m},{self.p}> games of {self.max_steps} moves",
+            N * (self.max_steps * sum(self.sizes) * 8 + int(np.prod(self.shape)) * ENTRY_BYTES),
+        )
         self._residual = np.zeros((N, *self.shape), dtype=np.int64)
         self._played = np.zeros((N, self.max_steps, sum(self.sizes)), dtype=np.int64)
         self._steps = np.zeros(N, dtype=np.int64)
@@ -175,9 +182,7 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
     # ------------------------------------------------------------------ hooks
 
     def _check_options(self, options: dict[str, Any]) -> None:
-        unknown = set(options) - {"target", "rank"}
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: 'target', 'rank'")
+        check_reset_options(options, ["target", "rank"])
 
     def _reset_envs(self, ids: np.ndarray, options: dict[str, Any]) -> None:
         single = self.single_env
@@ -278,11 +283,14 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
         infos["demonstration"], infos["_demonstration"] = array, mask
 
     def _final_info(self, i: int) -> dict[str, Any]:
-        if self._residual[i].any():
-            return {}
-        played = self._played[i, : int(self._steps[i])]
+        steps = int(self._steps[i])
+        if self._residual[i].any():  # truncated: the moves plus the residual's rank bound
+            return {"metric": float(steps + int(self._bound[i])), "metric_name": METRIC_NAME}
+        played = self._played[i, :steps]
         a, b = self.sizes[0], self.sizes[0] + self.sizes[1]
         return {
+            "metric": float(steps),
+            "metric_name": METRIC_NAME,
             "decomposition": (
                 np.ascontiguousarray(played[:, :a].T),
                 np.ascontiguousarray(played[:, a:b].T),

@@ -6,9 +6,9 @@ Every figure is printed next to a reference measured in the same run, as a ratio
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
-BENCHMARKS: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "vector", "scaling")
+BENCHMARKS: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "capset", "vector", "scaling")
 
 
 def rate(work: Callable[[], int], min_seconds: float = 1.0, repeats: int = 3) -> float:

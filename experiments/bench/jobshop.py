@@ -16,7 +16,7 @@ The ratio column is steps/s relative to ``discoverygym`` (> 1: faster than ours)
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from rich.console import Console

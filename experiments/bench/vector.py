@@ -375,7 +375,7 @@ def sb3_table(quick: bool, repeats: int) -> tuple[Table, dict[str, float]]:
     for column in ("VecEnv", "rollout steps/s", "ratio", "train steps/s", "ratio", "reference"):
         table.add_column(column, justify="left" if column in ("VecEnv", "reference") else "right")
     numbers = {}
-    for n, out in results:
+    for _n, out in results:
         ref_name = list(out)[1]  # SubprocVecEnv for 16 envs, DummyVecEnv for 128
         ref_roll, ref_train = out[ref_name]
         for name, (roll, train) in out.items():
@@ -477,6 +477,12 @@ def training_rates(
             env.close()
 
 
+def _native_ratios(rates: dict[str, list[float]]) -> list[float]:
+    """Per round: native's rate over the best other vec_env's rate."""
+    refs = [values for name, values in rates.items() if name != "native"]
+    return [native / max(others) for native, *others in zip(rates["native"], *refs)]
+
+
 def training_table(
     quick: bool,
     rounds: int,
@@ -514,12 +520,8 @@ def training_table(
                 wall = {v: [w for w, _ in r] for v, r in rates.items()}
                 cpu = {v: [c for _, c in r] for v, r in rates.items()}
 
-                def ratios(values: dict[str, list[float]]) -> list[float]:
-                    refs = [values[v] for v in vec_envs if v != "native"]
-                    return [n_ / max(r) for n_, *r in zip(values["native"], *refs)]
-
                 medians = {v: float(np.median(r)) for v, r in wall.items()}
-                per_round, per_cpu = ratios(wall), ratios(cpu)
+                per_round, per_cpu = _native_ratios(wall), _native_ratios(cpu)
                 ratio, cpu_ratio = float(np.median(per_round)), float(np.median(per_cpu))
                 shown = "shipped" if count is None else "scaled"
                 label = name if isinstance(name, str) else resolved["env_id"]

@@ -28,7 +28,12 @@ from discoverygym.envs.binpacking.checker import check_packing
 from discoverygym.envs.binpacking.env import OnlineBinPackingEnv
 from discoverygym.envs.binpacking.instances import load_dataset
 from discoverygym.experiments.records import Record
-from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, evolved_player, shipped_agents
+from discoverygym.experiments.suites import (
+    Suite,
+    evaluate_shipped_rl,
+    evolved_player,
+    shipped_agents,
+)
 
 DEFAULT_DATASETS = ["or1", "or2", "or3", "or4", "weibull5k"]
 FULL_DATASETS = DEFAULT_DATASETS + [

@@ -32,7 +32,12 @@ from discoverygym.envs.jobshop.checker import check_schedule, verified_gap_pct
 from discoverygym.envs.jobshop.env import JobShopEnv
 from discoverygym.envs.jobshop.instances import TAILLARD_SIZES, load_instance, resolve_dataset
 from discoverygym.experiments.records import Record
-from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, evolved_player, shipped_agents
+from discoverygym.experiments.suites import (
+    Suite,
+    evaluate_shipped_rl,
+    evolved_player,
+    shipped_agents,
+)
 
 DEFAULT_DATASETS = ["ft06", "ft10", "la-10x10", "taillard-15x15"]
 FULL_DATASETS = ["ft", "la", *TAILLARD_SIZES]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from discoverygym.experiments import compare as compare_module
@@ -89,3 +91,53 @@ def test_cli_envs_lists_every_id() -> None:
     assert out.exit_code == 0
     for name in ("OnlineBinPacking-v0", "JobShop-v0", "TensorDecomposition-v0"):
         assert name in out.output
+
+
+class LongNamesSuite(CountingSuite):
+    """Agent and dataset names whose table is far wider than rich's 80 columns without a terminal."""
+
+    def datasets(self, full: bool = False) -> list[str]:
+        return ["weibull-100k:seed=0,count=1,rounding=round"]
+
+    def agent_names(self) -> list[str]:
+        return ["first_fit_with_a_very_long_descriptive_name", "evolved:binpacking_gemma270m_1h"]
+
+
+@pytest.mark.parametrize("runner", ["pipe", "cli"])
+def test_compare_output_to_a_pipe_keeps_whole_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, runner: str
+) -> None:
+    fake = LongNamesSuite()
+    monkeypatch.setattr(compare_module, "available_suites", lambda: [fake])
+    monkeypatch.setattr(compare_module, "get_suite", lambda game: fake)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    if runner == "pipe":
+        buffer = io.StringIO()  # not a terminal: rich would assume 80 columns
+        console = Console(file=buffer)
+        assert not console.is_terminal and console.width == 80
+        compare_module.run_compare(tmp_path, console=console, wandb=False)
+        output = buffer.getvalue()
+    else:
+        out = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "run"), "--no-wandb"])
+        assert out.exit_code == 0, out.output
+        output = out.output
+    rows = [line for line in output.splitlines() if line.startswith("│")]
+    assert len(rows) == 2, output
+    for name in [*fake.agent_names(), *fake.datasets()]:
+        assert any(name in row for row in rows), f"{name!r} cut in:\n{output}"
+    assert not any("…" in row for row in rows)
+
+
+def test_compare_table_in_a_narrow_terminal_folds_names_instead_of_cutting() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=80, force_terminal=True, color_system=None)
+    record = Record("binpacking", "weibull-100k:seed=0,count=1,rounding=round",
+                    "first_fit_with_a_very_long_descriptive_name", "heuristic", "excess_pct",
+                    4.0, 5.0, 1.0)
+    compare_module.print_table(console, compare_module.records_table([record], "binpacking"))
+    lines = buffer.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    cells = [line.split("│")[1:3] for line in lines if line.startswith("│")]
+    assert len(cells) > 1, "the names fold onto more lines"
+    assert "".join(c[0].strip() for c in cells) == record.dataset
+    assert "".join(c[1].strip() for c in cells) == record.agent

@@ -8,7 +8,14 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discoverygym.experiments.records import COLUMNS, Record, read_csv, relative_gap_pct, write_csv, write_json
+from discoverygym.experiments.records import (
+    COLUMNS,
+    Record,
+    read_csv,
+    relative_gap_pct,
+    write_csv,
+    write_json,
+)
 
 SCHEMA = ("game", "dataset", "agent", "family", "metric", "value", "bound", "gap", "seconds", "compute")
 

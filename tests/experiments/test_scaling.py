@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discoverygym.experiments.scaling import evolution_curve, fit_power_law, reading, run_scaling, tiny_grids
+from discoverygym.experiments.scaling import (
+    evolution_curve,
+    fit_power_law,
+    reading,
+    run_scaling,
+    tiny_grids,
+)
 
 
 @given(a=st.floats(1.0, 50.0), b=st.floats(-1.0, 1.0), noise=st.floats(0.0, 0.05))

@@ -14,7 +14,11 @@ import pytest
 import yaml
 
 from discoverygym.experiments.sweep import run_local_sweep
-from discoverygym.experiments.sweep_config import SweepConfigError, expand_command, load_sweep_config
+from discoverygym.experiments.sweep_config import (
+    SweepConfigError,
+    expand_command,
+    load_sweep_config,
+)
 
 PROGRAM = Path(__file__).with_name("sweep_program.py")
 CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from discoverygym.agents.evolution import SandboxLimits, evaluate_program, get_game
-from discoverygym.agents.evolution import _child
+from discoverygym.agents.evolution import _child, isolation
 from discoverygym.agents.evolution.safety import check_source
 
 SMALL = ("weibull-200:seed=0,count=2",)
@@ -26,9 +26,8 @@ def test_seed_scores_and_runs_hardened():
     result = evaluate_program(get_game("binpacking").seed, "binpacking", "train", datasets=SMALL)
     assert result.ok, result.error
     assert result.score < 0 and len(result.scores) == 2
-    assert result.sandbox["network"] in ("netns", "audit-only")
-    if os.geteuid() == 0:
-        assert result.sandbox["nobody"] is True
+    assert set(result.sandbox) == {"mode", *isolation.LAYERS}
+    assert result.sandbox["net_ns"] is True and result.sandbox["unprivileged_uid"] is True
 
 
 @pytest.mark.parametrize(
@@ -132,10 +131,184 @@ def test_version_like_local_names_are_fine_but_earlier_versions_are_not():
 
 
 def test_tensor_proposal_in_the_sandbox():
-    data = ("2x2x3:mod2:seed=0:budget=0.5",)
+    data = ("2x2x3:mod2:seed=0:attempts=50000",)
     seed = evaluate_program(get_game("tensor").seed, "tensor", "train", datasets=data)
     assert seed.ok, seed.error
     assert -12 < seed.score <= -11  # reaches the best-known rank 11 of <2,2,3>
     garbage = evaluate_program("def propose(state, rng):\n    return 42\n", "tensor", "train",
                                datasets=data)
     assert not garbage.ok and garbage.error
+
+
+# ----------------------------------------------------------------------------- OS isolation
+needs_bwrap = pytest.mark.skipif(isolation.bwrap_works() is not None,
+                                 reason=f"no OS sandbox here: {isolation.bwrap_works()}")
+
+
+@needs_bwrap
+def test_every_layer_holds_and_is_reported():
+    result = run("return -(bins - item)")
+    assert result.ok, result.error
+    assert result.sandbox.pop("mode") == "bwrap"
+    assert result.sandbox == dict.fromkeys(isolation.LAYERS, True)
+    assert isolation.missing_layers(dict.fromkeys(isolation.LAYERS, True)) == {}
+
+
+def test_direct_fallback_reports_the_missing_layers(monkeypatch):
+    """Without bubblewrap the candidate still runs, and the result says what is missing."""
+    monkeypatch.setattr(isolation, "_probe", lambda: ("bwrap", False))
+    result = run("return -(bins - item)")
+    assert result.ok, result.error
+    assert result.sandbox["mode"] == "direct"
+    missing = isolation.missing_layers({k: v for k, v in result.sandbox.items() if k != "mode"})
+    assert {"pid_ns", "mount_ns", "readonly_fs", "empty_env"} <= set(missing)
+    assert "apt-get install -y bubblewrap" in missing["pid_ns"]
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root path drops to nobody itself")
+def test_root_without_user_namespaces_keeps_the_other_layers(monkeypatch):
+    monkeypatch.setattr(isolation, "_probe", lambda: (None, False))
+    result = run("return -(bins - item)")
+    assert result.ok, result.error
+    held = {k for k, v in result.sandbox.items() if v is True}
+    assert held == set(isolation.LAYERS) - {"user_ns"}
+    missing = isolation.missing_layers({k: v for k, v in result.sandbox.items() if k != "mode"})
+    assert list(missing) == ["user_ns"] and "user namespaces" in missing["user_ns"]
+
+
+def test_scores_come_from_the_verified_decisions_not_the_child():
+    """The child's answer is decisions; a result line with a score is not accepted."""
+    from discoverygym.agents.evolution import sandbox
+
+    data = sandbox._prepared("binpacking", SMALL)
+    forged = b'{"ok": true, "score": 1000000.0, "scores": {}, "error": null, "layers": {}}\n'
+    result = sandbox._verify("binpacking", data, forged, 0, "bwrap", 0.0, "train")
+    assert not result.ok and "unexpected keys" in result.error
+    layers = b'{"layers": {"seccomp": true, "landlock": "yes"}}\n'
+    wrong = layers + b'{"ok": true, "error": null, "layers": {}, "decisions": {"x": 1}}\n'
+    result = sandbox._verify("binpacking", data, wrong, 0, "bwrap", 0.0, "train")
+    assert not result.ok and "decisions rejected" in result.error
+    assert result.sandbox["seccomp"] is True and result.sandbox["landlock"] is False
+
+
+def test_oversized_result_fails_and_the_child_is_killed(monkeypatch):
+    from discoverygym.agents.evolution import sandbox
+
+    monkeypatch.setattr(sandbox, "MAX_RESULT_BYTES", 1000)  # any real answer is larger
+    result = evaluate_program(get_game("binpacking").seed, "binpacking", "train", datasets=SMALL)
+    assert not result.ok and "result over 1000 bytes" in result.error
+
+
+# ----------------------------------------------------------------------------- the CLI's gate
+def test_evolve_refuses_a_weak_sandbox_unless_allowed(monkeypatch):
+    import typer
+
+    from discoverygym.agents.evolution import cli, sandbox
+
+    weak = {"mode": "direct", **dict.fromkeys(isolation.LAYERS, True), "seccomp": False}
+    monkeypatch.setattr(sandbox, "sandbox_check", lambda game: weak)
+    with pytest.raises(typer.Exit):
+        cli._sandbox_or_exit("binpacking", allow_weak=False)
+    record = cli._sandbox_or_exit("binpacking", allow_weak=True)
+    assert record["missing"] == ["seccomp"] and record["allow_weak_sandbox"] is True
+    assert record["layers"] == weak
+
+
+@needs_bwrap
+def test_sandbox_check_measures_the_layers():
+    from discoverygym.agents.evolution.sandbox import sandbox_check
+
+    layers = sandbox_check("binpacking")
+    assert layers["mode"] == "bwrap" and all(layers[k] for k in isolation.LAYERS)
+
+
+# ----------------------------------------------------------------------------- user programs
+def _program(tmp_path: Path, body: str, name: str = "user.py") -> Path:
+    from discoverygym.agents.evolution.export import write_program
+
+    source = "def priority(item, bins):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    return write_program(tmp_path / name, source, "binpacking", {"scores": {}})
+
+
+@needs_bwrap
+def test_a_user_program_plays_from_the_sandbox_with_the_same_packing(tmp_path):
+    import numpy as np
+
+    from discoverygym.agents.evolution.export import load_agent
+    from discoverygym.agents.evolution.served import SandboxedFunction
+    from discoverygym.envs.binpacking import evaluate_priority, load_dataset
+
+    agent = load_agent(_program(tmp_path, "return -(bins - item)"))
+    assert isinstance(agent.priority, SandboxedFunction)
+    assert agent.priority.sandbox == {"mode": "bwrap", **dict.fromkeys(isolation.LAYERS, True)}
+    data = load_dataset("weibull-200:seed=3,count=2")
+    served = evaluate_priority(agent.priority, data)
+    local = evaluate_priority(lambda item, bins: -(bins - item), data)
+    assert np.array_equal(served.bins_per_instance, local.bins_per_instance)
+    agent.priority.close()
+
+
+@needs_bwrap
+def test_a_user_program_never_runs_in_this_process(tmp_path, monkeypatch):
+    import numpy as np
+
+    from discoverygym.agents.evolution.export import load_function
+    from discoverygym.agents.evolution.served import SandboxedCallError
+    from discoverygym.envs.binpacking import PriorityError, evaluate_priority, load_dataset
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    with pytest.raises(ValueError, match="import of 'os' is not allowed"):
+        load_function(_program(tmp_path, "import os\nreturn bins"))
+    from discoverygym.agents.evolution.served import SandboxedFunction
+
+    leak = SandboxedFunction("def priority(item, bins):\n"
+                             "    raise ValueError(str(np.lib._datasource.os.environ))\n",
+                             "binpacking", static_check=False)
+    with pytest.raises(SandboxedCallError) as caught:
+        leak(1.0, np.array([2.0]))
+    assert "sk-very-secret" not in str(caught.value) and "OPENAI" not in str(caught.value)
+    with pytest.raises(PriorityError):  # the evaluator names the item, as for any priority
+        evaluate_priority(leak, load_dataset("weibull-200:seed=3,count=1"))
+    sleeper = load_function(_program(tmp_path, "while True:\n    pass", "sleep.py"))
+    sleeper.call_timeout_s = 1.0
+    with pytest.raises(SandboxedCallError, match="time limit"):
+        sleeper(1.0, np.array([2.0]))
+
+
+def test_tensor_user_programs_are_refused_in_process(tmp_path):
+    from discoverygym.agents.evolution.export import load_function, write_program
+
+    path = write_program(tmp_path / "t.py", get_game("tensor").seed, "tensor", {"scores": {}})
+    with pytest.raises(ValueError, match="evaluate_program"):
+        load_function(path)
+
+
+def test_only_shipped_programs_with_their_recorded_hash_run_in_process(tmp_path, monkeypatch):
+    import json
+    import types
+
+    from discoverygym.agents.evolution import export
+
+    assert export.is_trusted(export.models_dir() / "evolved_binpacking_gemma270m_1h.py")
+    monkeypatch.setattr(export, "models_dir", lambda: tmp_path.resolve())
+    path = _program(tmp_path, "return -(bins - item)", "shipped.py")
+    summary = path.with_suffix(".summary.json")
+    summary.write_text(json.dumps({"source_sha256": export.source_sha256(path)}))
+    assert export.is_trusted(path)
+    assert isinstance(export.load_function(path), types.FunctionType)  # in-process
+    path.write_text(path.read_text() + "# edited after shipping\n")
+    assert not export.is_trusted(path)
+    if isolation.bwrap_works() is None:
+        from discoverygym.agents.evolution.served import SandboxedFunction
+
+        served = export.load_function(path)
+        assert isinstance(served, SandboxedFunction)
+        served.close()
+    summary.write_text("not json")
+    assert not export.is_trusted(path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    copy = outside / "shipped.py"
+    copy.write_text(path.read_text())
+    assert not export.is_trusted(copy)

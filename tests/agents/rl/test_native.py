@@ -13,6 +13,7 @@ from discoverygym.agents.rl.envs import make_env, make_vec_env, native_kwargs, n
 from discoverygym.agents.rl.train import sidecars, train
 from discoverygym.envs.batched import RaggedSyncVectorEnv, assert_same_trajectories
 from discoverygym.envs.binpacking.vector import OnlineBinPackingVectorEnv
+from discoverygym.envs.contract import InvalidActionError
 from discoverygym.envs.tensor.vector import TensorDecompositionVectorEnv
 from discoverygym.envs.vector_sb3 import SB3VecEnv
 
@@ -29,9 +30,9 @@ def _wrapped(env_id: str, kwargs: dict, reward: str | None, wrapper: dict | None
 
 def _random_legal(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
     picks = (rng.random(masks.shape) * masks).argmax(axis=1)
-    # now and then an action that is no valid candidate (padded or out of range): a new bin
-    odd = rng.random(len(picks)) < 0.1
-    return np.where(odd, rng.integers(0, masks.shape[1] + 3, len(picks)), picks)
+    # now and then any candidate, a padded one included (illegal: a new bin, flagged)
+    odd = rng.random(len(picks)) < 0.2
+    return np.where(odd, rng.integers(0, masks.shape[1], len(picks)), picks)
 
 
 @pytest.mark.parametrize("k", [1, 4])
@@ -47,6 +48,10 @@ def test_binpacking_topk_waste_batched_equals_wrapped_single_envs(k: int) -> Non
         batched, reference, seed=5, steps=200, sample=_random_legal, rng=np.random.default_rng(1)
     )
     assert ended >= 6  # several episodes ended, autoresets included
+    with pytest.raises(InvalidActionError, match=f"outside the action space Discrete\\({k + 1}\\)"):
+        batched.step(np.full(3, k + 1))
+    with pytest.raises(InvalidActionError, match="outside the action space"):
+        reference.envs[0].step(k + 1)
 
 
 def test_binpacking_waste_alone_and_bad_arguments() -> None:

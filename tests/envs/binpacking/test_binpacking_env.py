@@ -267,3 +267,38 @@ def test_single_custom_instance_and_mixed_capacities() -> None:
     with pytest.raises(ValueError, match="mixes capacities"):
         OnlineBinPackingEnv(dataset=Dataset("mixed", (inst, load_dataset("or1")[0])))
     assert instance_bounds(inst).l1 == 1
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"observation": "bins", "max_bins": 10**12}, ValueError, r"max_bins=10{12}.*TiB.*1 GiB"),
+        ({"observation": "bins", "max_bins": 0}, ValueError, r"max_bins .* >= 1, got 0"),
+        ({"observation": "bins", "max_bins": 2.5}, TypeError, r"max_bins .*got 2\.5"),
+        ({"dataset": 3}, TypeError, r"dataset must be a name or a Dataset, got int 3"),
+        ({"observation": ["bins"]}, ValueError, r"observation \['bins'\]"),
+        ({"bogus": 1}, TypeError, r"unknown option\(s\) \['bogus'\]; known: \['dataset'"),
+    ],
+)
+def test_bad_constructor_options_name_the_value_and_limit(kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        OnlineBinPackingEnv(**{"dataset": "or1", **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"instance": 10**6}, TypeError, r"'instance' must be an instance name \(str\), got int 1000000"),
+        ({"instance": None, "seed": 1}, ValueError, r"unknown reset options \['seed'\]; known: \['instance'\]"),
+        ("str", TypeError, r"must be a dict or None, got str 'str'"),
+        ([("instance", "u120_00")], TypeError, r"must be a dict or None, got list"),
+    ],
+)
+def test_bad_reset_options_name_the_value(options, error, message) -> None:
+    env = OnlineBinPackingEnv(dataset="or1")
+    with pytest.raises(error, match=message):
+        env.reset(seed=0, options=options)
+    env.reset(seed=0, options={"instance": "u120_00"})  # still usable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from discoverygym.envs.binpacking import (
     parse_orlib,
 )
 from discoverygym.envs.binpacking.instances import (
+    MAX_GRID_CAPACITY,
     Instance,
     data_path,
     known_optimum,
@@ -224,3 +226,98 @@ def test_custom_instances_validate_sizes() -> None:
         Instance.from_items("x", 1.0, [1 / 3])
     inst = Instance.from_items("x", 1.0, [0.25, 0.5])
     assert inst.scale == 100 and inst.sizes.tolist() == [25, 50] and inst.grid_capacity == 100
+
+
+# --------------------------------------------------------------------------- hostile input
+
+ORLIB_HOSTILE = [
+    # (capacity token, item tokens, what the error must name)
+    ("150", ["1e301", "20"], r"memory\.txt: token 6 \(line 4\).*capacity 150.*'1e301'"),
+    ("1e301", ["20", "20"], r"line 3\).*at most 16777216, found '1e301'"),
+    ("1" + "0" * 30, ["20", "20"], r"line 3\).*at most 16777216, found '10{30}'"),
+    ("150", ["0.000000001", "20"], r"line 4\).*at most 6 decimals, found '0\.000000001'"),
+    ("150", ["0.000001", "20"], r"line 3: the capacity 150 .*scale 1000000.*2\*\*24"),
+    ("150", ["nan", "20"], r"line 4\).*found 'nan'"),
+    ("150", ["-Infinity", "20"], r"line 4\).*found '-Infinity'"),
+]
+
+
+@pytest.mark.parametrize(("capacity", "items", "message"), ORLIB_HOSTILE)
+def test_orlib_refuses_sizes_beyond_the_grid_naming_file_line_and_token(
+    capacity: str, items: list[str], message: str
+) -> None:
+    text = f"1\nu1\n{capacity} {len(items)} 1\n" + "\n".join(items) + "\n"
+    with pytest.raises(InstanceFormatError, match=message):
+        parse_orlib(Path("memory.txt"), text)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('{"capacity": 1e30, "num_items": 1, "items": [3]}', r"line 2: .*1e\+30.*2\*\*24"),
+        ('{"capacity": 150, "num_items": 1, "items": [1e-9]}', r"line 2: .*1e-6.*1e-09"),
+        ('{"capacity": 150, "num_items": 1, "items": [1e301]}', r"line 2: .*size 1e\+301"),
+    ],
+)
+def test_funsearch_json_refuses_sizes_beyond_the_grid_naming_file_and_line(
+    entry: str, message: str
+) -> None:
+    with pytest.raises(InstanceFormatError, match=r"^memory\.json: " + message):
+        load_funsearch_json(Path("memory.json"), '{\n"big": ' + entry + "\n}")
+
+
+TOKENS = st.one_of(
+    st.integers(-5, 10**6).map(str),
+    st.sampled_from(["1e301", "1e-9", "0.000001", "1" + "0" * 30, "nan", "inf", "-0", "x", "1.5"]),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+)
+
+
+@given(capacity=TOKENS, items=st.lists(TOKENS, min_size=1, max_size=6))
+def test_orlib_parser_either_builds_a_bounded_instance_or_names_the_line(
+    capacity: str, items: list[str]
+) -> None:
+    text = f"1\np\n{capacity} {len(items)} 1\n" + "\n".join(items) + "\n"
+    try:
+        (inst,) = parse_orlib(Path("fuzz.txt"), text)
+    except InstanceFormatError as error:
+        assert str(error).startswith("fuzz.txt: ") and "line" in str(error)
+        return
+    assert 1 <= inst.grid_capacity <= MAX_GRID_CAPACITY
+    assert inst.sizes.min() >= 1 and inst.sizes.max() <= inst.grid_capacity
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("weibull-99999999999k:seed=1", r"1 x 99999999999000 items.*TiB.*limit of 1 GiB"),
+        ("weibull-5k:seed=1,count=1000000000", r"1000000000 x 5000 items.*limit of 1 GiB"),
+        ("uniform-100000000:seed=0", r"20 x 100000000 items.*limit of 1 GiB"),
+    ],
+)
+def test_generated_sets_beyond_the_memory_limit_are_refused_before_drawing(
+    name: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_dataset(name)
+
+
+def test_generated_capacity_beyond_the_grid_names_it() -> None:
+    with pytest.raises(KeyError, match=r"capacity 1e\+30.*MAX_GRID_CAPACITY"):
+        load_dataset("weibull-5:seed=1,capacity=" + "1" + "0" * 30)
+
+
+def test_custom_instances_refuse_sizes_beyond_the_grid() -> None:
+    with pytest.raises(ValueError, match=r"capacity 1e\+30 .*2\*\*24"):
+        Instance.from_items("x", 10**30, [3])
+    with pytest.raises(ValueError, match=r"1e-6.*1e-09"):
+        Instance.from_items("x", 150, [1e-9, 3])
+    assert Instance.from_items("x", MAX_GRID_CAPACITY, [1]).grid_capacity == MAX_GRID_CAPACITY
+
+
+@pytest.mark.parametrize("name", [10**6, None, ("or1",)])
+def test_names_of_the_wrong_type_are_named(name) -> None:
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        load_dataset(name)
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        load_dataset("or1").instance(name)

@@ -3,6 +3,7 @@ random instances is verified by the independent checker."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import gymnasium as gym
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import discoverygym.envs  # noqa: F401 - registers the ids
+from discoverygym.envs.contract import InvalidActionError
 from discoverygym.envs.jobshop.checker import check_schedule
 from discoverygym.envs.jobshop.env import JOB_FEATURES, MACHINE_FEATURES, JobShopEnv
 from discoverygym.envs.jobshop.instances import JobShopInstance, load_instance
@@ -104,17 +106,24 @@ def test_illegal_actions_fall_back_and_are_flagged() -> None:
     assert info["illegal_action"] and env.starts[0, 0] == 0 and reward <= -2.0
     _, reward, _, _, info = env.step(np.int64(1))
     assert not info["illegal_action"]
-    _, _, _, _, info = env.step(-1)
+    _, _, _, _, info = env.step(19)  # a padded job: "ft" pads to ft20's 20 jobs
     assert info["illegal_action"]
     for _ in range(4):
         env.step(0)
     assert env.action_masks()[0] == 0  # job 0 is finished
     _, _, _, _, info = env.step(0)
     assert info["illegal_action"] and env.starts[1, 1] >= 0
-    with pytest.raises(TypeError, match="'a'"):
-        env.step("a")
-    with pytest.raises(TypeError, match="1.5"):
-        env.step(1.5)
+
+
+@pytest.mark.parametrize("action", [-1, 20, 10**30, "a", 1.5, 1.0, True, None, np.array([1, 2])])
+def test_actions_outside_the_space_raise_naming_the_value(action) -> None:
+    env = JobShopEnv(dataset="ft")
+    env.reset(seed=0, options={"instance": "ft06"})
+    before = env.starts
+    with pytest.raises(InvalidActionError, match=re.escape(repr(action)[:6])) as error:
+        env.step(action)
+    assert isinstance(error.value, ValueError) and "Discrete(20)" in str(error.value)
+    assert np.array_equal(env.starts, before)  # nothing was played
 
 
 def test_lifecycle_errors_and_render_modes() -> None:
@@ -229,3 +238,40 @@ def test_full_episode_on_ta01_with_bounds_in_info() -> None:
     assert info["upper_bound"] == info["lower_bound"] == 1231 and info["optimal"]
     assert info["makespan"] == check_schedule(env.instance, info["starts"]) >= 1231
     assert info["gap_pct"] == pytest.approx(100 * (info["makespan"] - 1231) / 1231)
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"illegal_action_penalty": float("nan")}, ValueError, r"illegal_action_penalty must be a finite number, got nan"),
+        ({"illegal_action_penalty": float("inf")}, ValueError, r"finite number, got inf"),
+        ({"illegal_action_penalty": -1}, ValueError, r"must be >= 0.0, got -1"),
+        ({"illegal_action_penalty": "1"}, TypeError, r"must be a number, got str '1'"),
+        ({"instance": 10**6}, TypeError, r"instance must be a name, a path or a JobShopInstance, got int"),
+        ({"dataset": 7}, TypeError, r"dataset must be a set name \(str\), got int 7"),
+        ({"dataset": "random-100000000x100000000"}, ValueError, r"padded to 100000000 jobs.*1 GiB"),
+        ({"dataset": "random-100000000x100000000:seed=1,n=1"}, ValueError, r"100000000x100000000.*1 GiB"),
+        ({"instance": "ft06", "bogus": 1}, TypeError, r"unknown option\(s\) \['bogus'\]; known: \['instance', 'dataset'"),
+    ],
+)
+def test_bad_constructor_options_name_the_value_and_limit(kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        JobShopEnv(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"instance": 10**6}, TypeError, r"'instance' must be a name, a path or a JobShopInstance, got int 1000000"),
+        ({"seed": 1}, ValueError, r"unknown reset options \['seed'\]; known: \['instance'\]"),
+        ("str", TypeError, r"must be a dict or None, got str 'str'"),
+    ],
+)
+def test_bad_reset_options_name_the_value(options, error, message) -> None:
+    env = JobShopEnv(dataset="ft")
+    with pytest.raises(error, match=message):
+        env.reset(seed=0, options=options)
+    env.reset(seed=0, options={"instance": "ft06"})  # still usable

@@ -4,13 +4,17 @@ the generator and the near-name suggestions."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discoverygym.envs.jobshop.instances import (
     BOUNDS_CSV,
+    MAX_HORIZON,
     InstanceFormatError,
     JobShopInstance,
     dataset_names,
@@ -212,3 +216,107 @@ def test_instance_validation() -> None:
         JobShopInstance("x", np.zeros((2, 2)), np.zeros((2, 3)), num_machines=2)
     with pytest.raises(ValueError, match="machine ids"):
         JobShopInstance("x", np.full((2, 2), 2), np.ones((2, 2)), num_machines=2)
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    ("parser", "text", "message"),
+    [
+        (parse_standard, "1 1\n0 " + "1" + "0" * 30 + "\n", r"^f\.txt:2: .*10{30}, beyond .*2147483647"),
+        (parse_standard, "2 1\n0 1000000000\n0 1000000000\n", r"^f\.txt:3: .*sum to 2000000000.*2\*\*30 - 1"),
+        (parse_standard, "1 2\n0 3 0 4\n", r"^f\.txt:2: job 0 visits machine 0 twice"),
+        (parse_standard, "1 " + "9" * 40 + "\n0 3\n", r"^f\.txt:1: .*9{40}, beyond"),
+        (parse_taillard, "1 1 1 1 5 10\n3\n1\n", r"^f\.txt:1: expected bounds 0 <= lower <= upper.*upper 5 and lower 10"),
+        (parse_taillard, "1 1 1 1 -5 -10\n3\n1\n", r"^f\.txt:1: .*upper -5 and lower -10"),
+        (parse_taillard, "1 1 1 1 5 -1\n3\n1\n", r"^f\.txt:1: .*upper 5 and lower -1"),
+        (parse_taillard, "1 2\n3 4\n1 1\n", r"^f\.txt:3: job 0 visits machine 1 twice"),
+        (parse_taillard, "1 2\n3 " + "1" + "0" * 30 + "\n1 2\n", r"^f\.txt:2: .*10{30}, beyond"),
+        (parse_taillard, "2 1\n1073741823\n1\n1\n1\n", r"^f\.txt: the Times matrix sums to 1073741824"),
+    ],
+)
+def test_hostile_files_name_the_file_line_value_and_limit(parser, text, message) -> None:
+    with pytest.raises(InstanceFormatError, match=message):
+        parser(text, source="f.txt")
+
+
+def test_instances_in_code_check_bounds_and_sizes() -> None:
+    with pytest.raises(ValueError, match="lower_bound 10 is above upper_bound 5"):
+        JobShopInstance("x", np.zeros((1, 1)), np.ones((1, 1)), 1, lower_bound=10, upper_bound=5)
+    with pytest.raises(ValueError, match="upper_bound must be an integer >= 0 or None, got -1"):
+        JobShopInstance("x", np.zeros((1, 1)), np.ones((1, 1)), 1, upper_bound=-1)
+    with pytest.raises(ValueError, match=r"fit int64"):
+        JobShopInstance("x", [[0]], [[10**30]], 1)
+    with pytest.raises(ValueError, match=r"sum to 1073741824, above MAX_HORIZON"):
+        JobShopInstance("x", [[0, 1]], [[2**29, 2**29]], 2)
+    with pytest.raises(ValueError, match=r"10{12} machines.*1 GiB"):
+        JobShopInstance("x", [[0]], [[1]], 10**12)
+    # a route may revisit a machine when built in code (the general job shop)
+    assert JobShopInstance("x", [[0, 0]], [[1, 2]], 1).num_operations == 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("random-100000000x100000000:seed=1", r"100000000x100000000 job-shop instance.*TiB.*1 GiB"),
+        ("random-3x3:seed=1,n=1000000000000", r"1000000000000 instance names.*1 GiB"),
+    ],
+)
+def test_generated_sizes_beyond_the_memory_limit_are_refused(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_dataset(spec)
+
+
+@settings(max_examples=60)
+@given(
+    header=st.lists(st.integers(-3, 4) | st.sampled_from([10**12, 2**31]), min_size=2, max_size=2),
+    rows=st.lists(
+        st.lists(st.integers(-2, 5) | st.sampled_from([2**30, 10**20]), min_size=0, max_size=8),
+        min_size=0,
+        max_size=4,
+    ),
+)
+def test_standard_parser_either_builds_a_valid_instance_or_names_the_line(header, rows) -> None:
+    text = " ".join(map(str, header)) + "\n" + "\n".join(" ".join(map(str, r)) for r in rows) + "\n"
+    try:
+        inst = parse_standard(text, source="fuzz.txt")
+    except InstanceFormatError as error:
+        assert re.match(r"^fuzz\.txt(:\d+)?: ", str(error)), str(error)
+        return
+    assert int(inst.durations.sum()) <= MAX_HORIZON and inst.durations.min(initial=0) >= 0
+    for route in inst.machines.tolist():
+        assert len(set(route)) == len(route)
+
+
+@pytest.mark.parametrize("name", [10**6, None, 3.5])
+def test_names_of_the_wrong_type_are_named(name) -> None:
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        load_instance(name)
+    with pytest.raises(TypeError, match=re.escape(repr(name))):
+        resolve_dataset(name)
+
+
+@settings(max_examples=60)
+@given(
+    header=st.lists(st.integers(-3, 3) | st.sampled_from([10**12, 2**31]), min_size=2, max_size=6),
+    times=st.lists(st.lists(st.integers(-1, 5) | st.just(2**30), max_size=4), max_size=3),
+    route=st.lists(st.lists(st.integers(0, 4), max_size=4), max_size=3),
+    labelled=st.booleans(),
+)
+def test_taillard_parser_either_builds_a_valid_instance_or_names_the_file(
+    header, times, route, labelled
+) -> None:
+    lines = [" ".join(map(str, header)), *(["Times"] if labelled else [])]
+    lines += [" ".join(map(str, row)) for row in times]
+    lines += [*(["Machines"] if labelled else []), *(" ".join(map(str, r)) for r in route)]
+    try:
+        inst = parse_taillard("\n".join(lines) + "\n", source="fuzz.txt")
+    except InstanceFormatError as error:
+        assert re.match(r"^fuzz\.txt(:\d+)?: ", str(error)), str(error)
+        return
+    assert int(inst.durations.sum()) <= MAX_HORIZON and inst.durations.min(initial=0) >= 0
+    for machines in inst.machines.tolist():
+        assert len(set(machines)) == len(machines)
+    if inst.upper_bound is not None:
+        assert 0 <= inst.lower_bound <= inst.upper_bound

@@ -19,12 +19,13 @@ ENV_ID = "discoverygym/JobShop-v0"
 
 
 def sample_actions(illegal_rate: float):
-    """Uniform random legal jobs; with probability `illegal_rate` any integer, out of range too."""
+    """Uniform random legal jobs; with probability `illegal_rate` any job of the action space
+    (finished and padded ones too: illegal actions inside the space)."""
 
     def sample(rng: np.random.Generator, masks: np.ndarray) -> np.ndarray:
         actions = (rng.random(masks.shape) * masks).argmax(axis=1)
         wild = rng.random(len(masks)) < illegal_rate
-        actions[wild] = rng.integers(-2, masks.shape[1] + 2, size=int(wild.sum()))
+        actions[wild] = rng.integers(0, masks.shape[1], size=int(wild.sum()))
         return actions
 
     return sample

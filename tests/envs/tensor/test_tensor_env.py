@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+from discoverygym.envs.contract import InvalidActionError
 from discoverygym.envs.tensor import decode_action, encode_action
 from discoverygym.envs.tensor.env import DENSE_LIMIT, TensorDecompositionEnv
 from discoverygym.envs.tensor.known import shipped, strassen
@@ -122,7 +123,7 @@ def test_truncation_penalty_is_rank_bound(field) -> None:
     env = TensorDecompositionEnv(2, 2, 3, field=field, max_steps=3, rank_bound_every_step=False)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
-    for step in range(3):
+    for _ in range(3):
         _, reward, terminated, truncated, info = env.step(
             rng.integers(len(env.coefficients), size=env.action_space.shape)
         )
@@ -216,6 +217,10 @@ def test_custom_target_and_option_errors() -> None:
         ({"field": "GF3"}, "'GF3'"),
         ({"max_steps": 0}, "max_steps=0"),
         ({"render_mode": "human"}, "'human'"),
+        ({"n": 1000, "m": 1000, "p": 1000}, r"<1000,1000,1000> with 10{18} entries.*1 GiB"),
+        ({"n": 40, "m": 40, "p": 40}, r"<40,40,40> with 4096000000 entries .*GiB.*limit of 1 GiB"),
+        ({"max_steps": 10**12}, r"max_steps=10{12} .*2 \* max_steps \* c\^3 = 16000000000000.*2147483647"),
+        ({"coefficients": (-(10**4), 0, 1)}, r"\|c\| = 10000 .*int32"),
     ],
 )
 def test_bad_config_names_the_value(kwargs, message) -> None:
@@ -248,3 +253,30 @@ def test_render_modes() -> None:
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
     assert (image == 255).all(axis=2).any() and (image[..., 2] < 255).any()  # white zeros, red ones
     assert TensorDecompositionEnv().render() is None
+
+
+def test_step_before_reset_raises() -> None:
+    env = TensorDecompositionEnv()
+    with pytest.raises(RuntimeError, match=r"reset\(\) before step\(\)"):
+        env.step(env.action_space.sample())
+
+
+@pytest.mark.parametrize(
+    "action",
+    [np.zeros(12), np.zeros(12, dtype=bool), [[0], [0, 1]], "0" * 12, None, 3, [2.0] * 12],
+)
+def test_actions_outside_the_space_raise_invalid_action_error(action) -> None:
+    env = TensorDecompositionEnv()
+    env.reset(seed=0)
+    before = env.residual
+    with pytest.raises(InvalidActionError, match="action"):
+        env.step(action)
+    assert np.array_equal(env.residual, before)
+
+
+def test_bad_reset_option_types_and_unknown_constructor_options() -> None:
+    env = TensorDecompositionEnv()
+    with pytest.raises(TypeError, match="must be a dict or None, got str 'str'"):
+        env.reset(options="str")
+    with pytest.raises(TypeError, match=r"unknown option\(s\) \['size'\]; known: \['n', 'm', 'p'"):
+        TensorDecompositionEnv(size=3)
