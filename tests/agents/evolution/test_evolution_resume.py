@@ -11,16 +11,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from discoverygym.agents.evolution import ScriptedBackend, run_evolution
 from discoverygym.agents.evolution.checkpoint import load_checkpoint
 from discoverygym.agents.evolution.samplelog import LOG, MAX_ERROR_CHARS, read_log
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-import evolve_worker  # noqa: E402
+import evolve_worker
 
 UNPARSABLE = "    return (bins +\n"  # logged without an evaluation: keeps the property test fast
 

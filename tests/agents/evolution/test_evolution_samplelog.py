@@ -7,9 +7,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from discoverygym.agents.evolution.samplelog import (
     LOG,
     MAX_ERROR_CHARS,
@@ -18,6 +15,8 @@ from discoverygym.agents.evolution.samplelog import (
     repair_log,
     truncate_error,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def record(sample: int, **extra) -> dict:
