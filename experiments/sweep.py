@@ -411,8 +411,7 @@ def run_ray_sweep(config: SweepConfig, out_dir: Path, address: str | None = None
     import ray
     from ray import tune
 
-    out_dir = out_dir.resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = private_dir(out_dir.resolve())
     env_vars = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")}
     env_vars.setdefault("WANDB_MODE", "offline" if "WANDB_API_KEY" not in os.environ else "online")
     ray.init(address=address, runtime_env={"env_vars": env_vars}, ignore_reinit_error=True,
