@@ -50,6 +50,12 @@ ENV_SPECS: tuple[EnvSpecSummary, ...] = (
         vector_entry_point="discoverygym.envs.tensor.vector:TensorDecompositionVectorEnv",
         description="AlphaTensor's TensorGame: decompose the matrix multiplication tensor.",
     ),
+    EnvSpecSummary(
+        id="discoverygym/CapSet-v0",
+        entry_point="discoverygym.envs.capset.env:CapSetEnv",
+        vector_entry_point="discoverygym.envs.capset.vector:CapSetVectorEnv",
+        description="FunSearch's cap set: add vectors of F_3^n with no three on a line.",
+    ),
 )
 
 

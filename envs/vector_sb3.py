@@ -40,6 +40,7 @@ VECTOR_ENTRY_POINTS: dict[str, str] = {
     "discoverygym/OnlineBinPacking-v0": "discoverygym.envs.binpacking.vector:OnlineBinPackingVectorEnv",
     "discoverygym/JobShop-v0": "discoverygym.envs.jobshop.vector:JobShopVectorEnv",
     "discoverygym/TensorDecomposition-v0": "discoverygym.envs.tensor.vector:TensorDecompositionVectorEnv",
+    "discoverygym/CapSet-v0": "discoverygym.envs.capset.vector:CapSetVectorEnv",
 }
 
 

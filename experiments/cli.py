@@ -53,7 +53,7 @@ def compare(
 
 @app.command()
 def bench(
-    game: Annotated[str, typer.Argument(help="binpacking, jobshop, tensor, vector (batched envs and peers) or scaling (cost against size).")],
+    game: Annotated[str, typer.Argument(help="binpacking, jobshop, tensor, capset, vector (batched envs and peers) or scaling (cost against size).")],
     quick: Annotated[bool, typer.Option(help="Short measurement (for smoke tests).")] = False,
 ) -> None:
     """Throughput benchmark of one game, each figure as a ratio to a reference in the same run."""

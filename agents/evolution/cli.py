@@ -17,9 +17,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from discoverygym.agents.evolution.llm import LLMError
 from discoverygym.agents.tracking import report_trial_metrics
 
 console = Console()
+DEFAULT_LLM = "qwen2.5-coder-0.5b"
 
 
 def _line(stats, budget: str) -> Text:
@@ -36,9 +38,11 @@ def _line(stats, budget: str) -> Text:
 
 def evolve(
     env: Annotated[str, typer.Option("--env", help="Game: binpacking, jobshop or tensor.")] = "binpacking",
-    llm: Annotated[str, typer.Option(help="gemma-270m (embedded), openai:<model>@<url> or "
-                                          "openai-chat:<model>@<url>; key from "
-                                          "DISCOVERYGYM_LLM_API_KEY or OPENAI_API_KEY.")] = "gemma-270m",
+    llm: Annotated[str, typer.Option(help="An embedded model (qwen2.5-coder-0.5b, "
+                                          "qwen2.5-coder-1.5b, gemma-270m), "
+                                          "openai:<model>@<url> or openai-chat:<model>@<url>; key "
+                                          "from DISCOVERYGYM_LLM_API_KEY or OPENAI_API_KEY.")
+           ] = DEFAULT_LLM,
     samples: Annotated[Optional[int], typer.Option(help="Stop after N samples in total.")] = None,
     minutes: Annotated[Optional[float], typer.Option(help="Stop after M minutes (this session).")] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="Run folder: checkpoint, log, best programs (default runs/evolve-<game>-<time>).")] = None,
@@ -59,6 +63,8 @@ def evolve(
     llm_temperature: Annotated[float, typer.Option(help="LLM sampling temperature.")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="Max tokens per completion.")] = 384,
     llm_threads: Annotated[int, typer.Option(help="CPU threads of the embedded LLM.")] = 1,
+    prompt_lookup: Annotated[int, typer.Option(help="Embedded LLM: draft N tokens by prompt "
+                                                    "lookup (0: off).")] = 0,
     timeout: Annotated[Optional[float], typer.Option(help="Per-evaluation wall-clock limit, s.")] = None,
     memory_mb: Annotated[int, typer.Option(help="Per-evaluation address-space limit, MiB.")] = 2048,
     train: Annotated[Optional[list[str]], typer.Option(help="Override the training datasets.")] = None,
@@ -102,7 +108,7 @@ def evolve(
             test_datasets=tuple(test) if test else None, seed_variants=seed_variants)
         backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,
                                                    temperature=llm_temperature, seed=seed),
-                               threads=llm_threads)
+                               threads=llm_threads, prompt_lookup=prompt_lookup)
         evolution = Evolution(spec, backend, run_dir, config,
                               make_executor(executor, workers, ray_address), resume=resume)
     except (KeyError, ValueError, FileExistsError, ImportError) as error:
@@ -122,7 +128,15 @@ def evolve(
             if tracker is not None:
                 tracker.log(stats)
 
-        result = evolution.run(samples=samples, minutes=minutes, progress=progress)
+        try:
+            result = evolution.run(samples=samples, minutes=minutes, progress=progress)
+        except LLMError as error:
+            live.update(Text(f"stopped: {error}", style="red"))
+            if tracker is not None:
+                tracker.finish({})
+            console.print(f"The LLM failed; the run so far is saved in {run_dir} "
+                          "(continue it with --resume).")
+            raise typer.Exit(1) from None
         live.update(_line(result.stats, budget))
     if tracker is not None:
         tracker.log(result.stats, force=True)

@@ -34,7 +34,7 @@ from discoverygym.agents.evolution.database import DatabaseConfig, Program, Prog
 from discoverygym.agents.evolution.executor import Executor, LocalExecutor
 from discoverygym.agents.evolution.export import write_program
 from discoverygym.agents.evolution.games import GameSpec, get_game
-from discoverygym.agents.evolution.llm import LLMBackend, SamplingConfig, make_backend
+from discoverygym.agents.evolution.llm import LLMBackend, LLMError, SamplingConfig, make_backend
 from discoverygym.agents.evolution.samplelog import (
     LogRepair,
     SampleLog,
@@ -60,6 +60,7 @@ class EvolutionConfig:
     test_datasets: tuple[str, ...] | None = None
     evaluate_test: bool = True
     seed_variants: bool = True  # spread the game's equivalent seed formulations over the islands
+    max_llm_failures: int = 3  # consecutive failed LLM calls (each retried by the backend) end the run
 
 
 @dataclass
@@ -115,6 +116,7 @@ class Evolution:
         self._start = time.time()
         self._last_checkpoint = time.time()
         self.next_id = 0  # id of the last sample drawn from the LLM
+        self._llm_failures = 0  # consecutive failed LLM calls
         self.log_lines = 0  # records in samples.jsonl covered by the checkpoint
         self.log_repair: LogRepair | None = None  # what resume repaired in the log
         checkpoint = load_checkpoint(self.run_dir) if resume else None
@@ -324,10 +326,15 @@ class Evolution:
         tokens_before = dict(getattr(self.llm, "tokens", None) or {})
         try:
             completions = self.llm.sample(prompt.text, self.config.samples_per_prompt)
-        except Exception as error:  # noqa: BLE001 - a failing server must not end the run
+        except Exception as error:  # noqa: BLE001 - a passing failure must not end the run
             self.stats.last_error = f"llm: {type(error).__name__}: {error}"
+            self._llm_failures += 1
+            if self._llm_failures >= self.config.max_llm_failures:
+                raise LLMError(f"{self.llm.name}: {self._llm_failures} LLM calls in a row "
+                               f"failed; last: {type(error).__name__}: {error}") from error
             time.sleep(1.0)
             return
+        self._llm_failures = 0
         self.stats.llm_s += time.perf_counter() - t0
         llm_seconds = (time.perf_counter() - t0) / max(1, len(completions))
         counted = getattr(self.llm, "tokens", None)  # None: the backend does not count tokens

@@ -35,3 +35,8 @@ from discoverygym.agents.heuristics.tensor import (  # noqa: F401
     RandomTensorAgent,
 )
 from discoverygym.agents.heuristics.tensor_search import flip_graph_search, uniform_flip  # noqa: F401
+
+# cap set
+from discoverygym.agents.heuristics.capset import CAPSET_AGENTS, KnownCapSetAgent, RandomGreedy  # noqa: F401
+from discoverygym.agents.heuristics.capset import PriorityAgent as CapSetPriorityAgent  # noqa: F401
+from discoverygym.agents.heuristics.capset import make_agent as make_capset_agent  # noqa: F401

@@ -115,7 +115,7 @@ def evaluate_model_command(
     ],
     dataset: Annotated[list[str], typer.Option(help="Dataset name; repeat for several.")],
     game: Annotated[
-        str | None, typer.Option(help="Game (binpacking, jobshop, tensor); implied by a model zip.")
+        str | None, typer.Option(help="Game (binpacking, jobshop, tensor, capset); implied by a model zip.")
     ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the records as a JSON list instead of a table.")

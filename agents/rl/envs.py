@@ -25,6 +25,7 @@ GAMES_BY_ENV: dict[str, str] = {
     "discoverygym/OnlineBinPacking-v0": "binpacking",
     "discoverygym/JobShop-v0": "jobshop",
     "discoverygym/TensorDecomposition-v0": "tensor",
+    "discoverygym/CapSet-v0": "capset",
 }
 
 

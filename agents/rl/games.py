@@ -11,7 +11,10 @@ computed as the heuristics' suites compute it, so RL and heuristics land in one 
 - tensor: the rank found (moves to a zero residual; moves + the residual's rank bound on
   failure, as the suite scores it) and the success rate; datasets are the suite's ``NxMxP`` and
   ``NxMxP-mod2`` (the matmul tensor) plus ``NxMxP[-mod2]:synthetic=R,n=K`` (K random targets of
-  rank R, for validation). The model plays with its training coefficient set.
+  rank R, for validation). The model plays with its training coefficient set;
+- cap set: the size of the cap set built in F_3^n (datasets ``n3`` ... ``n9``, one greedy
+  episode each), verified and scored by `discoverygym.envs.capset.score.score_cap_set`; the
+  score to minimise is the shortfall from the best known size in percent.
 """
 
 from __future__ import annotations
@@ -251,6 +254,52 @@ def _tensor_records(
     return [Record("tensor", dataset, agent, "rl", "rank", value, bound, gap, seconds, compute)]
 
 
+# --- cap set --------------------------------------------------------------------------------
+
+
+def _capset_episodes(dataset: str, env_kwargs: dict[str, Any]) -> list[Episode]:
+    from discoverygym.envs.capset.datasets import parse_dataset
+
+    n = parse_dataset(dataset)  # KeyError lists the known names
+    kwargs = {k: v for k, v in env_kwargs.items() if k != "n"}
+    return [({**kwargs, "n": n}, None)]  # the game is deterministic: one episode per n
+
+
+def _capset_scores(finals: list[dict[str, Any]], dataset: str) -> list[Any]:
+    """Every final cap set verified and scored by the game's one scoring function."""
+    from discoverygym.envs.capset.datasets import parse_dataset
+    from discoverygym.envs.capset.score import score_cap_set
+
+    n = parse_dataset(dataset)
+    scores = [score_cap_set(n, f["cap_set"]) for f in finals]
+    for final, score in zip(finals, scores):
+        if score.size != final["size"]:
+            raise AssertionError(f"{dataset}: env and checker disagree on the cap set's size")
+    return scores
+
+
+def _capset_summary(finals: list[dict[str, Any]], dataset: str) -> dict[str, float]:
+    scores = _capset_scores(finals, dataset)
+    gap = float(np.mean([s.gap_pct for s in scores]))
+    return {"size": float(np.mean([s.size for s in scores])), "gap_pct": gap, "score": gap}
+
+
+def _capset_records(
+    finals: list[dict[str, Any]],
+    dataset: str,
+    agent: str,
+    compute: dict[str, float],
+    seconds: float,
+) -> list[Record]:
+    from discoverygym.envs.capset.score import METRIC
+
+    scores = _capset_scores(finals, dataset)
+    size = float(np.mean([s.size for s in scores]))
+    gap = float(np.mean([s.gap_pct for s in scores]))
+    best = float(scores[0].best_known)
+    return [Record("capset", dataset, agent, "rl", METRIC, size, best, gap, seconds, compute)]
+
+
 ADAPTERS: dict[str, Adapter] = {
     "tensor": Adapter(
         "tensor",
@@ -272,6 +321,13 @@ ADAPTERS: dict[str, Adapter] = {
         _jobshop_summary,
         _jobshop_records,
         _without(("dataset", "instance")),
+    ),
+    "capset": Adapter(
+        "capset",
+        _capset_episodes,
+        _capset_summary,
+        _capset_records,
+        _without(("n",)),
     ),
 }
 

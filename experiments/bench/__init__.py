@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-BENCHMARKS: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "vector", "scaling")
+BENCHMARKS: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "capset", "vector", "scaling")
 
 
 def rate(work: Callable[[], int], min_seconds: float = 1.0, repeats: int = 3) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from discoverygym.experiments.records import Record
 
-GAMES: tuple[str, ...] = ("binpacking", "jobshop", "tensor")
+GAMES: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "capset")
 
 
 class Suite(ABC):

@@ -73,3 +73,51 @@ def test_bad_input_is_explained(argv, message, tmp_path):
     result = CliRunner().invoke(app, [*argv, "--no-wandb"], env={"COLUMNS": "400"})
     assert result.exit_code != 0
     assert message in " ".join(result.output.replace("│", " ").split())
+
+
+class NotJSON(Handler):
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers["Content-Length"]))
+        payload = b"<html>502 bad gateway</html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the with-block ends
+
+
+@pytest.mark.parametrize("server", ["nothing listening", "not JSON"])
+def test_evolve_ends_with_a_clear_error_when_the_llm_fails(server, tmp_path):
+    """A dead or broken server ends the run quickly with exit code 1, not a silent hang."""
+    if server == "not JSON":
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), NotJSON)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    else:
+        httpd, base = None, f"http://127.0.0.1:{closed_port()}/v1"
+    try:
+        result = CliRunner().invoke(app, [
+            "--env", "binpacking", "--llm", f"openai:m@{base}", "--run-dir", str(tmp_path / "r"),
+            "--samples", "4", "--no-wandb", "--islands", "2", "--no-seed-variants", *SMALL])
+    finally:
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+    assert result.exit_code == 1, result.output
+    expected = "not JSON" if server == "not JSON" else "refused"
+    assert "3 LLM calls in a row failed" in result.output and expected in result.output
+    assert "--resume" in result.output
+
+
+def test_unknown_llm_lists_the_known_ones(tmp_path):
+    result = CliRunner().invoke(app, ["--llm", "llama-9000", "--samples", "1",
+                                      "--run-dir", str(tmp_path / "r"), "--no-wandb"])
+    assert result.exit_code == 2
+    assert "qwen2.5-coder-0.5b" in result.output and "openai:<model>@<url>" in result.output
