@@ -109,9 +109,13 @@ def test_resume_with_evaluations_after_a_torn_log(finished_run, tmp_path):
     (run_dir / LOG).write_bytes(data[:-40])  # the last record cut mid-line
     (run_dir / LOG).chmod(0o644)
     run_dir.chmod(0o755)
-    with pytest.warns(RuntimeWarning, match="5 complete records kept"):
+    with pytest.warns(RuntimeWarning) as warned:
         result = run_evolution("binpacking", ScriptedBackend(completion), run_dir, samples=8,
                                resume=True, config=evolve_worker.config(evaluate_test=False))
+    messages = [str(w.message) for w in warned]
+    assert len(messages) == 2
+    assert "repaired, 5 complete records kept; moved aside" in messages[0]
+    assert "holds 5 records but the checkpoint counted 6: 1 lost" in messages[1]
     state = check_agreement(run_dir, 8)
     assert result.stats.samples == 8 and result.stats.valid == state["stats"]["valid"]
     assert mode(run_dir) == 0o700 and mode(run_dir / LOG) == 0o600
