@@ -12,11 +12,11 @@ Each trial runs the sweep's `command` exactly as `wandb agent` would (see
 `sweep_config.expand_command`) and reports its metric with
 `discoverygym.agents.tracking.report_trial_metrics`.
 
-Trials die with the sweep: each trial process gets `PR_SET_PDEATHSIG` = SIGKILL (Linux), so it
-is killed when the sweep dies, SIGKILL included; and each trial runs in its own process group,
-killed whole when the trial ends (normally, on timeout or on an exception), and when the sweep
-gets SIGINT or SIGTERM. Descendants that leave the trial's process group (a new session) and
-outlive a SIGKILLed sweep are out of reach. A resumed random or bayes sweep continues its
+Trials die with the sweep: each trial runs in its own process group, killed whole when the
+trial ends (normally, on timeout or on an exception) and when the sweep gets SIGINT or SIGTERM;
+and the group's leader, a small supervisor, gets `PR_SET_PDEATHSIG` (Linux) and kills the group
+when the sweep dies, SIGKILL included. Descendants that leave the trial's process group (a new
+session or group of their own) are out of reach. A resumed random or bayes sweep continues its
 sampler's sequence (`sweep_sampler.TrialSeededSampler`): trial n draws the same parameters as in
 an uninterrupted sweep. Trials interrupted by a kill or a signal are run again on `--resume`.
 The output folder and every trial folder are 0700, the files written here 0600.
@@ -112,27 +112,37 @@ def trial_environment(config: SweepConfig, trial_dir: Path, run_name: str) -> di
     return env
 
 
-# Runs a trial's command with PR_SET_PDEATHSIG = SIGKILL (prctl(2) option 1): a separate
-# interpreter sets it and execs the command (kept across exec), so no Python code runs between
-# fork and exec in the sweep's threads. A sweep that died before the prctl is caught by getppid.
-_DIE_WITH_PARENT = """
-import ctypes, os, signal, sys
-if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0:
+# The trial's supervisor, the leader of the trial's process group: it asks for SIGTERM when the
+# sweep dies (prctl(2) PR_SET_PDEATHSIG = 1; a sweep that died before the prctl is caught by
+# getppid), runs the command in its group and exits with its status; on SIGTERM it kills the
+# whole group, itself included, so the trial's children die with a SIGKILLed sweep too. A separate
+# interpreter (-I -S: no site, no PYTHON* variables), so no Python code runs between fork and
+# exec in the sweep's threads.
+_SUPERVISOR = """
+import ctypes, os, signal, subprocess, sys
+def end(signum, frame):
+    os.killpg(0, signal.SIGKILL)
+signal.signal(signal.SIGTERM, end)
+if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0) != 0:
     sys.exit("discoverygym sweep: prctl(PR_SET_PDEATHSIG) failed")
 if os.getppid() != int(sys.argv[1]):
-    os.kill(os.getpid(), signal.SIGKILL)
+    end(0, None)
 try:
-    os.execvp(sys.argv[2], sys.argv[2:])
+    child = subprocess.Popen(sys.argv[2:])
 except OSError as error:
     sys.exit(f"discoverygym sweep: cannot run {sys.argv[2]!r}: {error}")
+code = child.wait()
+sys.exit(code if code >= 0 else 128 - code)
 """
 
 
 def _dying_with_this_process(command: list[str]) -> list[str]:
-    """`command`, started so that it gets SIGKILL when this process dies (Linux)."""
+    """`command` under a supervisor that kills its process group when this process dies (Linux;
+    start it with `start_new_session=True`). Exit status: the command's, 128 + N if signal N
+    killed it."""
     if not sys.platform.startswith("linux"):
         return command
-    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *command]
+    return [sys.executable, "-I", "-S", "-c", _SUPERVISOR, str(os.getpid()), *command]
 
 
 class _SweepInterrupted(BaseException):

@@ -178,11 +178,11 @@ def test_trials_die_with_a_sigkilled_sweep_and_resume_continues_the_sequence(tmp
         while len(read_pids(pids)) < 6:  # the third trial (and its child) started: it hangs
             assert time.monotonic() < deadline and sweep.poll() is None, "the sweep never reached trial 3"
             time.sleep(0.2)
-        trial = read_pids(pids)[4]
-        assert alive(trial)
+        trial, child = read_pids(pids)[4:6]
+        assert alive(trial) and alive(child)
         sweep.send_signal(signal.SIGKILL)  # the sweep alone, not its process group
         sweep.wait()
-        assert wait_dead([trial]) == [], "the trial outlived the SIGKILLed sweep"
+        assert wait_dead([trial, child]) == [], "the trial or its child outlived the SIGKILLed sweep"
     finally:
         for pid in read_pids(pids):  # never leave a sleeper behind, whatever failed
             with contextlib.suppress(ProcessLookupError):
