@@ -11,23 +11,43 @@
 Each trial runs the sweep's `command` exactly as `wandb agent` would (see
 `sweep_config.expand_command`) and reports its metric with
 `discoverygym.agents.tracking.report_trial_metrics`.
+
+Trials die with the sweep: each trial runs in its own process group, killed whole when the
+trial ends (normally, on timeout or on an exception) and when the sweep gets SIGINT or SIGTERM;
+and the group's leader, a small supervisor, gets `PR_SET_PDEATHSIG` (Linux) and kills the group
+when the sweep dies, SIGKILL included. Descendants that leave the trial's process group (a new
+session or group of their own) are out of reach. A resumed random or bayes sweep continues its
+sampler's sequence (`sweep_sampler.TrialSeededSampler`): trial n draws the same parameters as in
+an uninterrupted sweep. Trials interrupted by a kill or a signal are run again on `--resume`.
+The output folder and every trial folder are 0700, the files written here 0600.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from discoverygym.agents.runfiles import (
+    FILE_MODE,
+    atomic_write_bytes,
+    atomic_write_text,
+    private_dir,
+)
 from discoverygym.agents.tracking import RESULT_ENV
 from discoverygym.experiments.sweep_config import Parameter, SweepConfig, expand_command
 
@@ -93,28 +113,141 @@ def trial_environment(config: SweepConfig, trial_dir: Path, run_name: str) -> di
     return env
 
 
+# The trial's supervisor, the leader of the trial's process group: it asks for SIGTERM when the
+# sweep dies (prctl(2) PR_SET_PDEATHSIG = 1; a sweep that died before the prctl is caught by
+# getppid), runs the command in its group and exits with its status; on SIGTERM it kills the
+# whole group, itself included, so the trial's children die with a SIGKILLed sweep too. A separate
+# interpreter (-I -S: no site, no PYTHON* variables), so no Python code runs between fork and
+# exec in the sweep's threads.
+_SUPERVISOR = """
+import ctypes, os, signal, subprocess, sys
+def end(signum, frame):
+    os.killpg(0, signal.SIGKILL)
+signal.signal(signal.SIGTERM, end)
+if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0) != 0:
+    sys.exit("discoverygym sweep: prctl(PR_SET_PDEATHSIG) failed")
+if os.getppid() != int(sys.argv[1]):
+    end(0, None)
+try:
+    child = subprocess.Popen(sys.argv[2:])
+except OSError as error:
+    sys.exit(f"discoverygym sweep: cannot run {sys.argv[2]!r}: {error}")
+code = child.wait()
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def _dying_with_this_process(command: list[str]) -> list[str]:
+    """`command` under a supervisor that kills its process group when this process dies (Linux;
+    start it with `start_new_session=True`). Exit status: the command's, 128 + N if signal N
+    killed it."""
+    if not sys.platform.startswith("linux"):
+        return command
+    return [sys.executable, "-I", "-S", "-c", _SUPERVISOR, str(os.getpid()), *command]
+
+
+class _SweepInterrupted(BaseException):
+    """Raised by a trial the sweep killed on a signal. Optuna records Exceptions and
+    KeyboardInterrupt as failed trials but lets other exceptions through with the trial left
+    RUNNING, as a SIGKILL would leave it, so `--resume` runs it again."""
+
+
+class _TrialGroups:
+    """The process groups of the running trials, to kill on an interrupt."""
+
+    def __init__(self) -> None:
+        self._groups: set[int] = set()
+        self._lock = threading.Lock()
+        self.interrupted = threading.Event()
+        self.signal = signal.SIGINT
+
+    def add(self, group: int) -> None:
+        with self._lock:
+            self._groups.add(group)
+
+    def discard(self, group: int) -> None:
+        with self._lock:
+            self._groups.discard(group)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            groups = list(self._groups)
+        for group in groups:
+            _kill_group(group)
+
+
+TRIALS = _TrialGroups()
+
+
+def _kill_group(group: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _trials_die_on_signals() -> Iterator[None]:
+    """While a sweep runs: SIGINT and SIGTERM kill every trial's group, then interrupt the sweep
+    (KeyboardInterrupt, or SystemExit(143) for SIGTERM). Only from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        TRIALS.signal = signum
+        TRIALS.interrupted.set()
+        TRIALS.kill_all()
+        if signum == signal.SIGTERM:
+            raise SystemExit(128 + signum)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    TRIALS.interrupted.clear()
+    try:
+        yield
+    finally:
+        TRIALS.kill_all()
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def run_trial(config: SweepConfig, params: dict[str, Any], trial_dir: Path, run_name: str,
               timeout_s: float | None = None) -> float:
-    """Run one trial's command; return the metric it reported or raise `TrialFailed`."""
+    """Run one trial's command; return the metric it reported or raise `TrialFailed`.
+
+    The trial runs in its own process group, killed whole when this returns or raises, and
+    dies with this process (see the module doc).
+    """
     import json
 
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    (trial_dir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    private_dir(trial_dir)
+    atomic_write_text(trial_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False))
     result_path = trial_dir / "result.json"
     result_path.unlink(missing_ok=True)
     command = _resolve_executable(expand_command(config, params))
-    with (trial_dir / "log.txt").open("w") as log:
+    if shutil.which(command[0]) is None:
+        raise TrialFailed(f"cannot run {command[0]!r}: no such executable")
+    log_fd = os.open(trial_dir / "log.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    os.fchmod(log_fd, FILE_MODE)
+    with open(log_fd, "w") as log:
         log.write("$ " + " ".join(command) + "\n")
         log.flush()
         try:
-            process = subprocess.run(
-                command, stdout=log, stderr=subprocess.STDOUT, env=trial_environment(config, trial_dir, run_name),
-                timeout=timeout_s, stdin=subprocess.DEVNULL,
+            process = subprocess.Popen(
+                _dying_with_this_process(command), stdout=log, stderr=subprocess.STDOUT,
+                env=trial_environment(config, trial_dir, run_name), stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
+        except OSError as error:
+            raise TrialFailed(f"cannot run {command[0]!r}: {error}") from None
+        TRIALS.add(process.pid)
+        try:
+            process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             raise TrialFailed(f"timed out after {timeout_s} s (log: {trial_dir / 'log.txt'})") from None
-        except FileNotFoundError as error:
-            raise TrialFailed(f"cannot run {command[0]!r}: {error}") from None
+        finally:
+            _kill_group(process.pid)  # on timeout and interrupts, and what a finished trial left
+            process.wait()
+            TRIALS.discard(process.pid)
     if process.returncode != 0:
         tail = (trial_dir / "log.txt").read_text().strip().splitlines()[-5:]
         raise TrialFailed(f"exit code {process.returncode}: " + " | ".join(tail))
@@ -151,13 +284,19 @@ def _suggest(trial: Any, parameter: Parameter) -> Any:
 
 
 def _sampler(config: SweepConfig, seed: int):
+    """Grid: optuna's GridSampler (it skips the grid points already run, so it resumes as it is);
+    random and bayes: seeded per trial number, so a resumed sweep continues the sequence."""
     import optuna
+
+    from discoverygym.experiments.sweep_sampler import TrialSeededSampler
 
     if config.method == "grid":
         return optuna.samplers.GridSampler({p.name: list(p.grid_values()) for p in config.parameters}, seed=seed)
     if config.method == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(5, max(1, (config.run_cap or 10) // 3)))
+        return TrialSeededSampler(lambda trial_seed: optuna.samplers.RandomSampler(seed=trial_seed), seed)
+    startup = min(5, max(1, (config.run_cap or 10) // 3))
+    return TrialSeededSampler(
+        lambda trial_seed: optuna.samplers.TPESampler(seed=trial_seed, n_startup_trials=startup), seed)
 
 
 def _trial_budget(config: SweepConfig, max_trials: int | None) -> int:
@@ -181,21 +320,14 @@ def run_local_sweep(config: SweepConfig, out_dir: Path, max_trials: int | None =
     database = out_dir / "optuna.db"
     if database.exists() and not resume:
         raise FileExistsError(f"{out_dir} already holds a sweep; pass --resume to continue it or choose another --out")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
+    database.touch(mode=FILE_MODE)  # sqlite keeps the mode, and gives it to its journal files
+    database.chmod(FILE_MODE)
     study = optuna.create_study(
         study_name=config.name, storage=f"sqlite:///{database}", sampler=_sampler(config, seed),
         direction=config.direction, load_if_exists=True,
     )
-    # Trials a killed run left RUNNING are failed and run again with the same parameters: a grid
-    # point is released for the grid sampler to revisit, other searches queue the parameters.
-    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        storage = study._storage
-        storage.set_trial_user_attr(stale._trial_id, "error", "interrupted; retried on resume")
-        if config.method == "grid":
-            storage.set_trial_system_attr(stale._trial_id, "grid_id", -1)
-        else:
-            study.enqueue_trial(stale.params, user_attrs={"retry_of": stale.number})
-        storage.set_trial_state_values(stale._trial_id, TrialState.FAIL)
+    _retry_interrupted(config, study)
     finished = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     remaining = max(0, _trial_budget(config, max_trials) - finished)
 
@@ -206,8 +338,11 @@ def run_local_sweep(config: SweepConfig, out_dir: Path, max_trials: int | None =
         try:
             return run_trial(config, params, out_dir / f"trial-{trial.number:04d}",
                              f"{config.name}-{trial.number}", timeout_s)
-        except TrialFailed as error:
-            trial.set_user_attr("error", str(error))
+        except (TrialFailed, KeyboardInterrupt) as error:
+            if TRIALS.interrupted.is_set():
+                raise _SweepInterrupted from error
+            if isinstance(error, TrialFailed):
+                trial.set_user_attr("error", str(error))
             raise
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - start)
@@ -215,13 +350,34 @@ def run_local_sweep(config: SweepConfig, out_dir: Path, max_trials: int | None =
     if remaining:
         from rich.progress import Progress
 
-        with Progress(disable=not progress) as bar:
-            task = bar.add_task(f"sweep {config.name}", total=remaining)
-            study.optimize(
-                objective, n_trials=remaining, n_jobs=parallel, catch=(TrialFailed,),
-                callbacks=[lambda study, trial: bar.advance(task)],
-            )
+        try:
+            with _trials_die_on_signals(), Progress(disable=not progress) as bar:
+                task = bar.add_task(f"sweep {config.name}", total=remaining)
+                study.optimize(
+                    objective, n_trials=remaining, n_jobs=parallel, catch=(TrialFailed,),
+                    callbacks=[lambda study, trial: bar.advance(task)],
+                )
+        except _SweepInterrupted:
+            if TRIALS.signal == signal.SIGTERM:
+                raise SystemExit(128 + signal.SIGTERM) from None
+            raise KeyboardInterrupt from None
     return _collect(config, study, out_dir)
+
+
+def _retry_interrupted(config: SweepConfig, study: Any) -> None:
+    """Trials a killed or interrupted sweep left RUNNING are failed and run again with the same
+    parameters: a grid point is released for the grid sampler to revisit, other searches queue
+    the parameters."""
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        storage.set_trial_user_attr(stale._trial_id, "error", "interrupted; retried on resume")
+        if config.method == "grid":
+            storage.set_trial_system_attr(stale._trial_id, "grid_id", -1)
+        else:
+            study.enqueue_trial(stale.params, user_attrs={"retry_of": stale.number})
+        storage.set_trial_state_values(stale._trial_id, TrialState.FAIL)
 
 
 def _collect(config: SweepConfig, study: Any, out_dir: Path) -> SweepResult:
@@ -267,8 +423,7 @@ def run_ray_sweep(config: SweepConfig, out_dir: Path, address: str | None = None
     import ray
     from ray import tune
 
-    out_dir = out_dir.resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = private_dir(out_dir.resolve())
     env_vars = {k: v for k, v in os.environ.items() if k.startswith("WANDB_")}
     env_vars.setdefault("WANDB_MODE", "offline" if "WANDB_API_KEY" not in os.environ else "online")
     ray.init(address=address, runtime_env={"env_vars": env_vars}, ignore_reinit_error=True,
@@ -333,16 +488,17 @@ def write_outputs(result: SweepResult) -> SweepResult:
     sign = 1.0 if result.config.goal == "minimize" else -1.0
     result.trials.sort(key=lambda t: (t.value is None, sign * (t.value or 0.0), t.number))
     names = [p.name for p in result.config.parameters]
-    with (result.out_dir / "trials.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["trial", "state", result.config.metric, *names, "seconds", "error"])
-        for t in result.trials:
-            writer.writerow([t.number, t.state, "" if t.value is None else t.value,
-                             *[t.params.get(n, "") for n in names], f"{t.seconds:.2f}", t.error])
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["trial", "state", result.config.metric, *names, "seconds", "error"])
+    for t in result.trials:
+        writer.writerow([t.number, t.state, "" if t.value is None else t.value,
+                         *[t.params.get(n, "") for n in names], f"{t.seconds:.2f}", t.error])
+    atomic_write_text(result.out_dir / "trials.csv", table.getvalue())
     if result.best is not None:
         best = {"metric": {result.config.metric: result.best.value}, "parameters": result.best.params,
                 "trial": result.best.number}
-        (result.out_dir / "best.yaml").write_text(yaml.safe_dump(best, sort_keys=False))
+        atomic_write_text(result.out_dir / "best.yaml", yaml.safe_dump(best, sort_keys=False))
     _plot(result)
     return result
 
@@ -372,5 +528,7 @@ def _plot(result: SweepResult) -> None:
     axes[0][0].set_ylabel(result.config.metric)
     fig.suptitle(f"{result.config.name}: {result.config.metric} ({result.config.goal})")
     fig.tight_layout()
-    fig.savefig(result.out_dir / "sweep.png", dpi=110)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=110)
     plt.close(fig)
+    atomic_write_bytes(result.out_dir / "sweep.png", image.getvalue())

@@ -1,43 +1,27 @@
 """Durable run state: atomic JSON checkpoints (temp file, fsync, rename, fsync the folder).
 
 A reader never sees a half-written checkpoint: after a kill -9 the file is either the previous
-complete state or the new one.
+complete state or the new one. The file is private to its owner (`runfiles.FILE_MODE`, 0600).
+
+The checkpoint is authoritative for what the log cannot rebuild (the database, the best program,
+the elapsed time); the sample log is authoritative for the sample counts (see `search`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from discoverygym.agents.runfiles import atomic_write_text
+
+__all__ = ["CHECKPOINT", "atomic_write_text", "load_checkpoint", "save_checkpoint"]
 
 CHECKPOINT = "checkpoint.json"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically (same-folder temp file + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:
-    """Atomically write the run's state to `run_dir/checkpoint.json`."""
+    """Atomically write the run's state to `run_dir/checkpoint.json` (mode 0600)."""
     path = Path(run_dir) / CHECKPOINT
     atomic_write_text(path, json.dumps(state))
     return path
@@ -49,7 +33,11 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+        state = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: corrupt checkpoint ({error}); it is written atomically, "
                          "so this file was changed by something else") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: corrupt checkpoint: expected a JSON object, "  # noqa: TRY004
+                         f"got {type(state).__name__}")
+    return state

@@ -6,11 +6,21 @@ training split is also scored on the validation split, and the best by validatio
 to `run_dir/best.py`. At the end the final best is scored on the test split too. State is
 checkpointed atomically after every improvement and every `checkpoint_every_s` seconds;
 `resume=True` continues from the checkpoint and replays samples logged after it.
+
+On resume the log is repaired first (`samplelog.repair_log`: a torn last line is moved aside,
+never appended to). The checkpoint is authoritative for what the log cannot rebuild (database,
+best program, elapsed time, token counts); the log is authoritative for the sample counts:
+`samples`, `valid` and `duplicates` are recounted from its records, records logged after the
+checkpoint are registered again, records the checkpoint counted but the log lost are reported
+(a `RuntimeWarning`) and no longer counted, and a checkpoint is written at once, so the log's
+records and the checkpoint's counts agree from then on. The run folder is 0700 and its files
+0600 (`runfiles`).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -25,8 +35,15 @@ from discoverygym.agents.evolution.executor import Executor, LocalExecutor
 from discoverygym.agents.evolution.export import write_program
 from discoverygym.agents.evolution.games import GameSpec, get_game
 from discoverygym.agents.evolution.llm import LLMBackend, LLMError, SamplingConfig, make_backend
-from discoverygym.agents.evolution.samplelog import SampleLog, read_log
+from discoverygym.agents.evolution.samplelog import (
+    LogRepair,
+    SampleLog,
+    read_log,
+    repair_log,
+    truncate_error,
+)
 from discoverygym.agents.evolution.sandbox import EvalResult, SandboxLimits, evaluate_program
+from discoverygym.agents.runfiles import private_dir
 
 
 @dataclass
@@ -90,8 +107,7 @@ class Evolution:
     def __init__(self, spec: GameSpec, llm: LLMBackend, run_dir: Path, config: EvolutionConfig,
                  executor: Executor | None = None, resume: bool = False):
         self.spec, self.llm, self.config = spec, llm, config
-        self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = private_dir(run_dir)
         self.executor = executor or LocalExecutor()
         self._own_executor = executor is None
         self.stats = Stats()
@@ -102,6 +118,7 @@ class Evolution:
         self.next_id = 0  # id of the last sample drawn from the LLM
         self._llm_failures = 0  # consecutive failed LLM calls
         self.log_lines = 0  # records in samples.jsonl covered by the checkpoint
+        self.log_repair: LogRepair | None = None  # what resume repaired in the log
         checkpoint = load_checkpoint(self.run_dir) if resume else None
         if checkpoint is None and (self.run_dir / "checkpoint.json").exists() and not resume:
             raise FileExistsError(f"{self.run_dir} already holds a run; pass resume=True "
@@ -115,6 +132,8 @@ class Evolution:
             self.database = ProgramDatabase(config.database, spec.preamble, spec.function_name,
                                             seed=config.seed, docstring=code.docstring(spec.seed))
         self.log = SampleLog(self.run_dir)
+        if checkpoint is not None:
+            self.checkpoint()  # the reconciled counts, at once
 
     # --- evaluation helpers ---------------------------------------------------------------
     def _datasets(self, split: str) -> tuple[str, ...]:
@@ -142,17 +161,25 @@ class Evolution:
         self.stats = Stats(**state["stats"])
         self.best = state["best"]
         self._elapsed_before = state["elapsed_s"]
-        self.log_lines = state["log_lines"]
+        self.log_repair = repair_log(self.run_dir)
+        if self.log_repair.changed:
+            warnings.warn(str(self.log_repair), RuntimeWarning, stacklevel=3)
+        records = list(read_log(self.run_dir))
+        covered = state["log_lines"]
+        if covered > len(records):
+            warnings.warn(f"{self.run_dir / 'samples.jsonl'} holds {len(records)} records but the "
+                          f"checkpoint counted {covered}: {covered - len(records)} lost; the "
+                          "counts follow the log", RuntimeWarning, stacklevel=3)
+        # The log is authoritative for the counts (see the module doc).
+        self.log_lines = len(records)
+        self.stats.samples = len(records)
+        self.stats.valid = sum(bool(r.get("ok") and r.get("score") is not None) for r in records)
+        self.stats.duplicates = sum(bool(r.get("duplicate")) for r in records)
         # Ids drawn but never logged (queued or in evaluation at the kill) are drawn again.
-        self.next_id = max((r["sample"] for r in read_log(self.run_dir)), default=0)
+        self.next_id = max((r["sample"] for r in records), default=0)
         # Samples logged after the checkpoint were evaluated already: register them again.
-        for index, record in enumerate(read_log(self.run_dir)):
-            if index < self.log_lines:
-                continue
-            self.log_lines += 1
-            self.stats.samples += 1
+        for record in records[covered:]:
             if record.get("ok") and record.get("score") is not None:
-                self.stats.valid += 1
                 if self.stats.best_train is None or record["score"] > self.stats.best_train:
                     self.stats.best_train = record["score"]
                 self.database.register(
@@ -231,9 +258,9 @@ class Evolution:
                     if self._consider_best(record["source"], record["sample"], result, validation):
                         record["improved"] = True
             else:
-                self.stats.last_error = result.error
+                self.stats.last_error = truncate_error(result.error)
         elif record.get("error"):
-            self.stats.last_error = record["error"]
+            self.stats.last_error = truncate_error(record["error"])
         self.stats.samples += 1
         self.log.append(record)
         self.log_lines += 1
