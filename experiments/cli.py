@@ -40,13 +40,18 @@ def compare(
     agents: Annotated[Optional[list[str]], typer.Option("--agent", help="Only these agents.")] = None,
     full: Annotated[bool, typer.Option(help="Every dataset instead of the default subset.")] = False,
     wandb: Annotated[bool, typer.Option(help="Log the run to W&B (offline unless logged in).")] = True,
+    samples: Annotated[Optional[list[int]], typer.Option(
+        help="Also play every RL model as <model>@K, the best of K sampled rollouts per instance; repeat for several K.")] = None,
 ) -> None:
     """The main job: every agent family on every game -> CSV, JSON, Markdown, PNG figures, W&B."""
     from discoverygym.experiments.compare import run_compare
 
+    if any(k < 1 for k in samples or ()):
+        raise typer.BadParameter(f"--samples must be positive numbers of rollouts, got {samples}")
     out_dir = out or Path("results") / time.strftime("compare-%Y%m%d-%H%M%S")
     try:
-        run_compare(out_dir, games=games, agents=agents, full=full, console=console, wandb=wandb)
+        run_compare(out_dir, games=games, agents=agents, full=full, console=console, wandb=wandb,
+                    samples=samples or ())
     except KeyError as error:
         raise typer.BadParameter(str(error.args[0])) from None
 
@@ -55,13 +60,26 @@ def compare(
 def bench(
     game: Annotated[str, typer.Argument(help="binpacking, jobshop, tensor, capset, vector (batched envs and peers) or scaling (cost against size).")],
     quick: Annotated[bool, typer.Option(help="Short measurement (for smoke tests).")] = False,
+    table: Annotated[Optional[str], typer.Option(
+        help="Only this table (vector: envs, peers, sb3 or training).")] = None,
 ) -> None:
     """Throughput benchmark of one game, each figure as a ratio to a reference in the same run."""
+    import inspect
+
     from discoverygym.experiments.bench import BENCHMARKS
 
     if game not in BENCHMARKS:
         raise typer.BadParameter(f"unknown benchmark {game!r}; known: {', '.join(BENCHMARKS)}")
-    importlib.import_module(f"discoverygym.experiments.bench.{game}").run(quick=quick)
+    run = importlib.import_module(f"discoverygym.experiments.bench.{game}").run
+    if table is None:
+        run(quick=quick)
+        return
+    if "only" not in inspect.signature(run).parameters:
+        raise typer.BadParameter(f"--table applies to bench vector, not {game!r}")
+    try:
+        run(quick=quick, only=table)
+    except KeyError as error:
+        raise typer.BadParameter(str(error.args[0])) from None
 
 
 @app.command()

@@ -19,7 +19,13 @@ from rich.table import Table
 
 from discoverygym.experiments import plots
 from discoverygym.experiments.records import COLUMNS, Record, write_csv, write_json
-from discoverygym.experiments.suites import GAMES, Suite, available_suites, get_suite
+from discoverygym.experiments.suites import (
+    GAMES,
+    Suite,
+    available_suites,
+    get_suite,
+    split_samples,
+)
 
 
 @dataclass
@@ -88,6 +94,36 @@ def markdown_table(records: Sequence[Record]) -> str:
     return f"Values: {unit}.\n\n" + "\n".join(lines)
 
 
+def _sampled_agents(
+    suite: Suite, names: list[str], agents: Sequence[str] | None, samples: Sequence[int]
+) -> list[str]:
+    """The ``<model>@K`` agents of a suite: each K of `samples` for its RL models among `names`,
+    and those named in `agents` whose model is the suite's."""
+    from discoverygym.agents.rl.evaluate import shipped_models
+
+    models = set(shipped_models(suite.game))
+    extra = [f"{a}@{k}" for a in names if a in models for k in samples]
+    extra += [a for a in agents or () if split_samples(a)[1] and split_samples(a)[0] in models]
+    return list(dict.fromkeys(a for a in extra if a not in names))
+
+
+def sampling_costs(records: Sequence[Record]) -> str:
+    """A Markdown list of what decoding by sampling cost: each ``<model>@K`` record's K and
+    seconds beside its greedy record's seconds ("" when there is none)."""
+    greedy = {(r.dataset, r.agent): r.seconds for r in records}
+    lines = []
+    for r in records:
+        count = int(r.compute.get("samples", 0))
+        if not count:
+            continue
+        base = split_samples(r.agent)[0]
+        ref = greedy.get((r.dataset, base))
+        against = f" (greedy: {ref:.1f} s)" if ref is not None else ""
+        lines.append(f"- {r.agent} on {r.dataset}: best of {count} sampled rollouts per instance, "
+                     f"{r.seconds:.1f} s{against}")
+    return "Decoding by sampling, evaluation cost:\n\n" + "\n".join(lines) if lines else ""
+
+
 def log_to_wandb(result: CompareResult, config: dict, mode: str | None = None) -> Path:
     """Log the records (as a table and summary values) and the figures as one W&B run."""
     import wandb
@@ -114,13 +150,19 @@ def run_compare(
     full: bool = False,
     console: Console | None = None,
     wandb: bool = True,
+    samples: Sequence[int] = (),
 ) -> CompareResult:
-    """Run the comparison and write its outputs into `out_dir` (and a W&B run, offline by default)."""
+    """Run the comparison and write its outputs into `out_dir` (and a W&B run, offline by default).
+
+    `samples`: for each K, every RL model also plays as ``<model>@K`` (the best of K sampled
+    rollouts per instance, beside its greedy self); ``agents`` may also name ``<model>@K``.
+    """
     console = console or Console()
     suites = _select_suites(games)
     jobs = []
     for suite in suites:
         names = [a for a in suite.agent_names() if not agents or a in agents]
+        names += _sampled_agents(suite, names, agents, samples)
         jobs += [(suite, dataset, agent) for dataset in suite.datasets(full) for agent in names]
 
     records: list[Record] = []
@@ -144,7 +186,9 @@ def run_compare(
         game_figures += suite.figures(game_records, out_dir)
         figures += game_figures
         images = "\n\n".join(f"![{f.stem}]({f.name})" for f in game_figures)
-        sections.append(f"## {game}\n\n{markdown_table(game_records)}\n\n{images}")
+        costs = sampling_costs(game_records)
+        table = markdown_table(game_records) + (f"\n\n{costs}" if costs else "")
+        sections.append(f"## {game}\n\n{table}\n\n{images}")
         print_table(console, records_table(game_records, game))
     if records:
         figures.append(plots.quality_vs_compute(records, out_dir / "quality_vs_compute.png"))
@@ -152,7 +196,8 @@ def run_compare(
     (out_dir / "report.md").write_text("\n\n".join(sections) + "\n")
     result = CompareResult(out_dir=out_dir, records=records, figures=figures)
     if wandb:
-        config = {"games": [s.game for s in suites], "agents": list(agents or []), "full": full}
+        config = {"games": [s.game for s in suites], "agents": list(agents or []), "full": full,
+                  "samples": list(samples)}
         console.print(f"W&B run: {log_to_wandb(result, config)}")
     console.print(f"Wrote {out_dir}/summary.csv, summary.json, report.md and {len(figures)} figure(s).")
     return result

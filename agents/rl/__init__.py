@@ -11,10 +11,14 @@ Modules (import them directly; this package imports nothing heavy):
   tensor game: canonical-order synthetic and naive demonstrations, AlphaTensor's recipe).
 - `callbacks`: greedy validation during training, logged and keeping the best model.
 - `policies`: per-candidate scorers (bin packing, job shop) as SB3 policies.
-- `envs`: env construction, reward shaping and view wrappers, curricula.
+- `envs`: env construction, reward shaping and view wrappers, curricula, and their batched
+  forms (``vec_env: native``: the game's batched env with the wrapper as its arguments).
+- `self_labeling`: training on the best of K sampled solutions (config key ``self_labeling``).
 - `games`: per-game datasets and metrics (the suites' metrics) for evaluation.
-- `evaluate`: `RLAgent` (the `Agent` protocol), `evaluate_model(zip, dataset) -> list[Record]`,
-  `sampled_summary(zip, dataset, repeats)` (the sampled policy's metrics), `shipped_models(game)`.
+- `evaluate`: `RLAgent` (the `Agent` protocol), `evaluate_model(zip, dataset, samples=0) ->
+  list[Record]` (greedy, or the best of K sampled rollouts per instance as ``<name>@K``),
+  `play_best_of`, `sampled_summary(zip, dataset, repeats)` (the sampled policy's metrics),
+  `shipped_models(game)`.
 - `cli`: the ``discoverygym train`` and ``discoverygym evaluate`` commands.
 - `throughput`: env steps per second during training, for 1 and N envs.
 """

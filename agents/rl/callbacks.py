@@ -39,6 +39,15 @@ class ValidationCallback(BaseCallback):
             self.evaluate_now(self.model)
         return True
 
+    def validate_if_due(self, model: BaseAlgorithm) -> dict[str, float] | None:
+        """Validate when ``model.num_timesteps`` has passed the next check (for training loops
+        other than SB3's ``learn``, e.g. self-labeling); None when not due."""
+        if model.num_timesteps < self._next:
+            return None
+        while self._next <= model.num_timesteps:
+            self._next += self.freq
+        return self.evaluate_now(model)
+
     def evaluate_now(self, model: BaseAlgorithm) -> dict[str, float]:
         """Validate `model` now, log under ``eval/`` and keep it if it is the best so far."""
         from discoverygym.agents.rl.evaluate import validate

@@ -1,20 +1,34 @@
 """Typer commands of the RL side, mounted by `discoverygym.experiments.cli`:
 
 discoverygym train --env <id> --algo maskable_ppo [--config file.yaml|name] [--total-steps N] [--seed S]
-discoverygym evaluate --agent path/to/model.zip --dataset <set> [--json]
+discoverygym evaluate --agent path/to/model.zip --dataset <set> [--samples K] [--json]
 discoverygym evaluate --game <game> --agent <heuristic or program.py> --dataset <set> [--json]
+
+Bad input (an unknown config key, env id or game, a value of the wrong kind, a program that does
+not parse, a model asked to play another game) ends with one line on stderr naming the bad value
+and what was expected, and exit code 2 (typer's usage-error code), never a traceback.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 console = Console()
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``Error: <message>`` as one line on stderr; return the exit (code 2) to raise."""
+    typer.echo(f"Error: {' '.join(str(message).split())}", err=True)
+    return typer.Exit(2)
+
+
+def _message(error: BaseException) -> str:
+    return str(error.args[0] if error.args else error)
 
 
 def train_command(
@@ -34,7 +48,13 @@ def train_command(
     total_steps: Annotated[int | None, typer.Option(help="Environment steps to train for.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the model and the envs.")] = None,
     n_envs: Annotated[int | None, typer.Option(help="Parallel envs.")] = None,
-    vec_env: Annotated[str | None, typer.Option(help="dummy (one process) or subproc.")] = None,
+    vec_env: Annotated[
+        str | None,
+        typer.Option(
+            help="native (the game's batched env; the default where the config allows it), "
+            "dummy (single envs in one process) or subproc."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default runs/<algo>-<time>).")
     ] = None,
@@ -66,8 +86,8 @@ def train_command(
     if ctx.args:
         try:
             config = apply_overrides(load_config(config), parse_overrides(ctx.args))
-        except (ValueError, FileNotFoundError) as error:
-            raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+        except (ValueError, TypeError, FileNotFoundError) as error:
+            raise fail(_message(error)) from None
 
     wandb = {
         k: v
@@ -94,8 +114,8 @@ def train_command(
             progress_bar=progress,
             init_from=init_from,
         )
-    except (ValueError, FileNotFoundError, KeyError) as error:
-        raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as error:
+        raise fail(_message(error)) from None
     config_path, meta_path = sidecars(zip_path)
     meta = json.loads(meta_path.read_text())
     console.print(
@@ -117,6 +137,13 @@ def evaluate_model_command(
     game: Annotated[
         str | None, typer.Option(help="Game (binpacking, jobshop, tensor, capset); implied by a model zip.")
     ] = None,
+    samples: Annotated[
+        int,
+        typer.Option(
+            help="Also play K sampled rollouts per instance and keep the best (a model zip only); "
+            "its record is named <agent>@K.",
+        ),
+    ] = 0,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the records as a JSON list instead of a table.")
     ] = False,
@@ -125,21 +152,60 @@ def evaluate_model_command(
     from discoverygym.experiments.compare import records_table
 
     try:
-        if agent.endswith(".zip"):
-            from discoverygym.agents.rl.evaluate import evaluate_model
-
-            records = [r for d in dataset for r in evaluate_model(agent, d)]
-        else:
-            if not game:
-                raise KeyError("--game is required unless --agent is a model zip")
-            from discoverygym.experiments.suites import get_suite
-
-            suite = get_suite(game)
-            records = [r for d in dataset for r in suite.evaluate(agent, d)]
-    except (KeyError, FileNotFoundError, ValueError) as error:
-        raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
+        records = _evaluate(agent, dataset, game, samples)
+    except (KeyError, FileNotFoundError, ValueError, TypeError) as error:
+        raise fail(_message(error)) from None
     if json_out:
         typer.echo(json.dumps([r.to_dict() for r in records], indent=2))
         return
     title = f"{records[0].game}: {records[0].agent}" if records else agent
     console.print(records_table(records, title))
+
+
+def _evaluate(agent: str, datasets: list[str], game: str | None, samples: int) -> list[Any]:
+    """The records of `evaluate`; ValueError/KeyError/FileNotFoundError name the bad input."""
+    from discoverygym.experiments.suites import GAMES, get_suite
+
+    if samples < 0:
+        raise ValueError(f"--samples must be a positive number of rollouts, got {samples}")
+    if game is not None and game not in GAMES:
+        raise KeyError(f"unknown game {game!r} (--game); known games: {', '.join(GAMES)}")
+    if agent.endswith(".zip"):
+        from discoverygym.agents.rl.evaluate import evaluate_model, model_game
+
+        trained = model_game(agent)
+        if game is not None and game != trained:
+            raise ValueError(
+                f"{agent} was trained on {trained}, not --game {game}; "
+                f"drop --game or pass a {game} model"
+            )
+        records = []
+        for d in datasets:
+            records += evaluate_model(agent, d)
+            if samples:
+                records += evaluate_model(agent, d, samples=samples)
+        return records
+    if samples:
+        raise ValueError(f"--samples needs a model zip as --agent, not {agent!r}")
+    if not game:
+        raise KeyError("--game is required unless --agent is a model zip")
+    if agent.endswith(".py"):
+        check_program(Path(agent))
+    suite = get_suite(game)
+    return [r for d in datasets for r in suite.evaluate(agent, d)]
+
+
+def check_program(path: Path) -> None:
+    """Raise ValueError naming `path` and the line when the program is missing or does not parse."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no program at {path} (--agent)")
+    try:
+        compile(path.read_text(), str(path), "exec")
+    except SyntaxError as error:
+        where = f" at line {error.lineno}" if error.lineno else ""
+        raise ValueError(
+            f"{path} is not a valid Python program: {error.msg}{where} "
+            "(--agent expects an evolved program's .py)"
+        ) from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{path} is not a Python source file: {error}") from None

@@ -7,7 +7,7 @@ A config has these top-level keys (every one optional except ``env_id``)::
     seed: 0
     total_steps: 200000
     n_envs: 4
-    vec_env: dummy                # dummy | subproc
+    vec_env: native               # native (the game's batched env) | dummy | subproc
     env_kwargs: {dataset: "weibull-5k:seed=1", observation: histogram}
     reward: null                  # game-specific reward wrapper name (see envs.py), or null
     wrapper: null                 # view wrapper, e.g. {name: binpacking_topk, k: 12} (see envs.py)
@@ -20,6 +20,8 @@ A config has these top-level keys (every one optional except ``env_id``)::
     init_from: null               # a model zip whose policy weights start this run (fine-tuning)
     pretrain: null                # behaviour cloning on demonstrations before RL, e.g.
                                   # {episodes: 20000, epochs: 30} (see imitation.py; tensor game)
+    self_labeling: null           # train on the best of K sampled solutions instead of the
+                                  # algorithm's learn, e.g. {samples: 16} (see self_labeling.py)
 
 
 Shipped configs live in ``discoverygym/experiments/configs/`` and are addressable by their file
@@ -36,7 +38,7 @@ from typing import Any
 import yaml
 
 ALGOS: tuple[str, ...] = ("ppo", "maskable_ppo", "a2c", "dqn")
-VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
+VEC_ENVS: tuple[str, ...] = ("native", "dummy", "subproc")
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "experiments" / "configs"
 
 DEFAULTS: dict[str, Any] = {
@@ -45,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "total_steps": 100_000,
     "n_envs": 1,
-    "vec_env": "dummy",
+    "vec_env": None,  # None: "native" where the game has a batched env for the config, else "dummy"
     "env_kwargs": {},
     "reward": None,
     "wrapper": None,
@@ -57,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "torch_threads": 1,
     "init_from": None,
     "pretrain": None,
+    "self_labeling": None,
 }
 
 
@@ -175,8 +178,16 @@ def resolve_config(config: dict[str, Any] | str | Path | None, **overrides: Any)
         raise ValueError("the config names no env_id (pass --env or set env_id in the YAML)")
     if resolved["algo"] not in ALGOS:
         raise ValueError(f"unknown algo {resolved['algo']!r}; known: {', '.join(ALGOS)}")
+    check_env_id(resolved["env_id"])
+    from discoverygym.agents.rl.envs import native_unsupported
+
+    if resolved["vec_env"] is None:
+        resolved["vec_env"] = "dummy" if native_unsupported(resolved) else "native"
     if resolved["vec_env"] not in VEC_ENVS:
         raise ValueError(f"unknown vec_env {resolved['vec_env']!r}; known: {', '.join(VEC_ENVS)}")
+    if resolved["vec_env"] == "native" and (reason := native_unsupported(resolved)):
+        raise ValueError(f"vec_env native: {reason}; use vec_env dummy or subproc")
+    check_algo_kwargs(resolved["algo"], resolved["algo_kwargs"])
     for key in ("total_steps", "n_envs", "seed"):
         if not isinstance(resolved[key], int) or resolved[key] < (1 if key != "seed" else 0):
             raise ValueError(
@@ -191,7 +202,73 @@ def resolve_config(config: dict[str, Any] | str | Path | None, **overrides: Any)
         from discoverygym.agents.rl.imitation import pretrain_settings
 
         pretrain_settings(resolved["pretrain"])  # names a bad key or value now, not after setup
+    if resolved["self_labeling"] is not None:
+        from discoverygym.agents.rl.self_labeling import self_labeling_settings
+
+        self_labeling_settings(resolved["self_labeling"])
     return resolved
+
+
+def check_env_id(env_id: Any) -> None:
+    """Raise ValueError naming `env_id` unless it is a registered Gymnasium id."""
+    import discoverygym.envs  # noqa: F401  (registers the ids)
+    import gymnasium as gym
+
+    if isinstance(env_id, str) and env_id in gym.registry:
+        return
+    ours = sorted(k for k in gym.registry if k.startswith("discoverygym/"))
+    near = difflib.get_close_matches(str(env_id), ours, n=1, cutoff=0.5)
+    raise ValueError(
+        f"unknown env id {env_id!r}"
+        + (f" (did you mean {near[0]!r}?)" if near else "")
+        + f"; discoverygym's: {', '.join(ours)} (or any registered Gymnasium id)"
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_algo_kwargs(algo: str, kwargs: Any) -> None:
+    """Raise ValueError naming the first ``algo_kwargs`` entry that the algorithm's constructor
+    does not take, or whose value is not of the kind its default has (a number, a bool)."""
+    import inspect
+
+    from discoverygym.agents.rl.train import algo_class
+
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"algo_kwargs must be a mapping, got {kwargs!r}")
+    params = inspect.signature(algo_class(algo).__init__).parameters
+    settable = {k: p for k, p in params.items() if k not in RESERVED_ALGO_KWARGS}
+    for key, value in kwargs.items():
+        if key not in settable:
+            near = difflib.get_close_matches(str(key), list(settable), n=1)
+            raise ValueError(
+                f"unknown algo_kwargs key {key!r} for {algo}"
+                + (f" (did you mean {near[0]!r}?)" if near else "")
+                + f"; known: {', '.join(settable)}"
+            )
+        default = settable[key].default
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise TypeError(f"algo_kwargs.{key} must be true or false, got {value!r}")
+        elif _is_number(default) and not _is_number(value) and not callable(value):
+            raise TypeError(
+                f"algo_kwargs.{key} must be a number (default {default!r}), got {value!r}"
+            )
+
+
+# constructor arguments that train sets itself (not through algo_kwargs)
+RESERVED_ALGO_KWARGS: tuple[str, ...] = (
+    "self",
+    "policy",
+    "env",
+    "policy_kwargs",
+    "seed",
+    "verbose",
+    "device",
+    "_init_setup_model",
+)
 
 
 def save_config(config: dict[str, Any], path: Path) -> None:

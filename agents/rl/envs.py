@@ -1,4 +1,9 @@
-"""Building the training and evaluation envs of a config (picklable factories for SubprocVecEnv).
+"""Building the training and evaluation envs of a config (picklable factories for SubprocVecEnv,
+or the game's batched env with ``vec_env: native``).
+
+The wrappers here define the training variants on the single env; each one the RL configs use
+has a batched form, an argument of the game's batched env (`native_kwargs`), which reproduces
+``SyncVectorEnv`` over the wrapped single envs exactly (tests/agents/rl/test_native.py).
 
 Reward wrappers (config key ``reward``) change the per-step reward without changing which
 policy is optimal on a fixed instance:
@@ -18,6 +23,8 @@ from typing import Any
 import discoverygym.envs  # noqa: F401  (registers the ids)
 import gymnasium as gym
 import numpy as np
+from discoverygym.envs.binpacking.vector import TOPK_FEATURES, TOPK_GLOBALS, topk_views
+from discoverygym.envs.contract import InvalidActionError
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
@@ -123,60 +130,26 @@ REWARDS: dict[str, Callable[[gym.Env], gym.Env]] = {
 }
 
 
-TOPK_FEATURES: tuple[str, ...] = (
-    "level",
-    "gap",
-    "bins_at_level",
-    "bins_at_landing",
-    "new_bin",
-    "rank",
-)
-TOPK_GLOBALS: tuple[str, ...] = ("item", "items_left", "open_bins", "mean_free")
-
-
 def topk_view(obs: dict[str, np.ndarray], k: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The `BinPackingTopK` observation of a histogram observation, and the level of each action.
-
-    Candidates: the `k` tightest remaining-capacity levels with an open bin the item fits in
-    (ascending level), padded, then the new bin (level C) as the last action.
-    """
-    hist = obs["histogram"]
-    capacity = hist.shape[0] - 1
-    item = round(float(obs["item"][0]))
-    fitting = np.flatnonzero(hist[item:capacity] > 0)[:k] + item
-    levels = np.full(k + 1, -1, dtype=np.int64)
-    levels[: fitting.size] = fitting
-    levels[k] = capacity
-    valid = levels >= 0
-    lv = np.where(valid, levels, capacity)
-    gap = lv - item
-    cand = np.zeros((k + 1, len(TOPK_FEATURES)), dtype=np.float32)
-    cand[:, 0] = lv / capacity
-    cand[:, 1] = gap / capacity
-    cand[:, 2] = np.log1p(np.where(valid, hist[lv], 0.0))
-    cand[:, 3] = np.log1p(np.where(valid, hist[np.clip(gap, 0, capacity)], 0.0))
-    cand[k, 4] = 1.0
-    cand[:, 5] = np.arange(k + 1) / k
-    cand[~valid] = 0.0
-    open_bins = float(hist.sum())
-    free = float((hist * np.arange(capacity + 1)).sum()) / capacity
-    glob = np.array(
-        [
-            item / capacity,
-            np.log1p(float(obs["items_left"][0])) / 10.0,
-            np.log1p(open_bins) / 10.0,
-            free / max(open_bins, 1.0),
-        ],
-        dtype=np.float32,
+    """The `BinPackingTopK` observation of a histogram observation, and the level of each action
+    (`discoverygym.envs.binpacking.vector.topk_views` on a batch of one: the batched env's
+    ``observation="topk"`` computes the same view)."""
+    views, levels = topk_views(
+        obs["histogram"][None],
+        np.array([round(float(obs["item"][0]))]),
+        np.array([float(obs["items_left"][0])]),
+        k,
     )
-    return {"candidates": cand, "globals": glob, "valid": valid.astype(np.int8)}, levels
+    return {key: value[0] for key, value in views.items()}, levels[0]
 
 
 class BinPackingTopK(gym.Wrapper):
     """Bin packing with a small candidate set: the `k` tightest fitting levels and a new bin.
 
     Needs ``observation="histogram"``. Action ``a < k`` puts the item into a bin at the a-th
-    tightest fitting level (``a = k``: a new bin); padded candidates are masked. The full
+    tightest fitting level (``a = k``: a new bin); padded candidates are masked (played: a new
+    bin with ``info["illegal_action"] = True``; outside the space: `InvalidActionError`, the
+    env contract's rules). The full
     game's choices beyond the `k` tightest fits are given up for a policy ~8x cheaper to train.
     Observation (`topk_view`): ``candidates`` float32 (k+1, 6) = level/C, gap after placing /C,
     log(1+bins at level), log(1+bins at the landing level), new-bin flag, rank/k; ``globals``
@@ -211,13 +184,16 @@ class BinPackingTopK(gym.Wrapper):
         return self._view(obs, info), info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        if not self.action_space.contains(action):
+            raise InvalidActionError(
+                f"action {action!r} is outside the action space {self.action_space}"
+            )
         a = int(action)
-        level = (
-            self._levels[a]
-            if 0 <= a <= self.k and self._levels[a] >= 0
-            else self.env.unwrapped.new_bin_action
-        )
+        padded = self._levels[a] < 0
+        level = self.env.unwrapped.new_bin_action if padded else self._levels[a]
         obs, reward, terminated, truncated, info = self.env.step(int(level))
+        if padded:  # an illegal candidate: the game's fallback (a new bin), flagged
+            info["illegal_action"] = True
         return self._view(obs, info), reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
@@ -332,9 +308,74 @@ def env_factory(
     )
 
 
+# The batched (native) form of the wrappers: reward name or wrapper name -> the batched env's
+# kwargs (envs/<game>/vector.py), per game. Every tensor-game env gets `TensorGameOver`.
+NATIVE_REWARDS: dict[str, dict[str, dict[str, Any]]] = {
+    "binpacking": {"waste": {"reward": "waste"}},
+    "tensor": {
+        "rank_shaping": {"reward": "rank_shaping"},
+        "residual_shaping": {"reward": "residual_shaping"},
+    },
+}
+
+
+def _native_topk(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"observation": "topk", "topk": int(spec.get("k", 12))}
+
+
+def _native_curriculum(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"curriculum": spec}
+
+
+NATIVE_WRAPPERS: dict[str, dict[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "binpacking": {"binpacking_topk": _native_topk},
+    "tensor": {"tensor_curriculum": _native_curriculum},
+}
+
+
+def native_unsupported(config: dict[str, Any]) -> str | None:
+    """Why `config` cannot train on its game's batched env (None when it can)."""
+    from discoverygym.envs.vector_sb3 import VECTOR_ENTRY_POINTS
+
+    env_id = config["env_id"]
+    if env_id not in VECTOR_ENTRY_POINTS:
+        return f"{env_id} has no batched env"
+    game = GAMES_BY_ENV[env_id]
+    reward = config.get("reward")
+    if reward and reward not in NATIVE_REWARDS.get(game, {}):
+        return f"reward {reward!r} has no batched form for {game}"
+    name = (config.get("wrapper") or {}).get("name")
+    if name and name not in NATIVE_WRAPPERS.get(game, {}):
+        return f"wrapper {name!r} has no batched form for {game}"
+    return None
+
+
+def native_kwargs(config: dict[str, Any]) -> dict[str, Any]:
+    """The batched env's kwargs of a config: its ``env_kwargs`` plus the batched form of its
+    reward and wrapper (`NATIVE_REWARDS`, `NATIVE_WRAPPERS`)."""
+    reason = native_unsupported(config)
+    if reason:
+        raise ValueError(f"vec_env native: {reason}")
+    game = GAMES_BY_ENV[config["env_id"]]
+    kwargs = dict(config["env_kwargs"])
+    if config.get("reward"):
+        kwargs.update(NATIVE_REWARDS[game][config["reward"]])
+    if config.get("wrapper"):
+        spec = dict(config["wrapper"])
+        kwargs.update(NATIVE_WRAPPERS[game][spec.pop("name")](spec))
+    if game == "tensor":
+        kwargs["game_over"] = True
+    return kwargs
+
+
 def make_vec_env(config: dict[str, Any], n_envs: int | None = None) -> VecEnv:
-    """The vectorised training env of a config (Dummy or Subproc), seeded from config['seed']."""
+    """The vectorised training env of a config, seeded from config['seed']: ``native`` (the
+    game's batched env behind `SB3VecEnv` and `VecMonitor`), ``dummy`` or ``subproc``."""
     n = n_envs or config["n_envs"]
+    if config["vec_env"] == "native":
+        from discoverygym.envs.vector_sb3 import make_sb3_vec_env
+
+        return make_sb3_vec_env(config["env_id"], n, seed=config["seed"], **native_kwargs(config))
     factories = [env_factory(config) for _ in range(n)]
     if config["vec_env"] == "subproc" and n > 1:
         vec: VecEnv = SubprocVecEnv(factories, start_method="forkserver")

@@ -6,8 +6,11 @@
 - `play_greedy(model, config, episodes)`: plays several episodes in lockstep with one batched
   network call per step (the masks come from the maskable helper `get_action_masks`), and
   returns their final infos; used by validation during training and by `evaluate_model`.
-- `evaluate_model(path, dataset)`: the game's metric on a benchmark set as `Record`s, computed
-  by the same code as the heuristics' (see `discoverygym.agents.rl.games`).
+- `play_best_of(model, config, episodes, samples)`: decoding by sampling (SPN's and POMO's
+  protocol): K sampled rollouts per episode, each with its own generator, the best kept.
+- `evaluate_model(path, dataset, samples=0)`: the game's metric on a benchmark set as
+  `Record`s, computed by the same code as the heuristics' (see
+  `discoverygym.agents.rl.games`); greedy, or with ``samples=K`` the best of K (``<name>@K``).
 
 The network is called directly, not through SB3's ``predict``, so a size-agnostic policy
 (see `policies`) runs on observation shapes other than those it was trained on.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +54,7 @@ def load_model(path: str | Path) -> tuple[BaseAlgorithm, dict[str, Any], dict[st
     return model, config, meta
 
 
-def _stack(observations: list[Any]) -> Any:
+def stack_observations(observations: list[Any]) -> Any:
     if isinstance(observations[0], dict):
         return {key: np.stack([o[key] for o in observations]) for key in observations[0]}
     return np.stack(observations)
@@ -62,7 +66,7 @@ def greedy_actions(
     """The greedy action of each observation (masked where `masks` is given), one batched call."""
     policy = model.policy
     policy.set_training_mode(False)
-    obs = obs_as_tensor(_stack(observations), policy.device)
+    obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
         if isinstance(getattr(policy, "mlp_extractor", None), SetScorer):
             # size-agnostic: the logits' length follows the observation, not the training space
@@ -132,13 +136,16 @@ def sampled_actions(
     batched call; torch's global RNG draws them (seed it with ``torch.manual_seed``)."""
     policy = model.policy
     policy.set_training_mode(False)
-    obs = obs_as_tensor(_stack(observations), policy.device)
+    obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
         if isinstance(policy, MaskableActorCriticPolicy):
             return policy.get_distribution(obs, action_masks=masks).sample().cpu().numpy()
         if isinstance(policy, ActorCriticPolicy):
             return policy.get_distribution(obs).sample().cpu().numpy()
     raise ValueError(f"sampling needs an actor-critic policy, not {type(policy).__name__}")
+
+
+Chooser = Callable[[list[int], list[Any], "np.ndarray | None"], np.ndarray]
 
 
 def play_greedy(
@@ -158,6 +165,23 @@ def play_greedy(
     if not deterministic:
         th.manual_seed(seed)
     choose = greedy_actions if deterministic else sampled_actions
+    seeds = [seed + i for i in range(len(episodes))]
+    return play_episodes(
+        model, env_id, episodes, seeds, wrapper, lambda ids, obs, masks: choose(model, obs, masks)
+    )
+
+
+def play_episodes(
+    model: BaseAlgorithm,
+    env_id: str,
+    episodes: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    seeds: list[int],
+    wrapper: dict[str, Any] | None,
+    choose: Chooser,
+) -> list[dict[str, Any]]:
+    """Play the episodes in lockstep (env i reset with ``seeds[i]``); `choose(ids,
+    observations, masks)` gives the actions of the still active episodes `ids` (indices into
+    `episodes`). Returns the final infos."""
     envs = [
         make_env(env_id, kwargs, monitor=False, wrapper=view_wrapper(wrapper))
         for kwargs, _ in episodes
@@ -166,7 +190,7 @@ def play_greedy(
         masked = is_masking_supported(envs[0])
         observations, finals = [], [None] * len(envs)
         for i, (env, (_, options)) in enumerate(zip(envs, episodes)):
-            obs, _ = env.reset(seed=seed + i, options=options)
+            obs, _ = env.reset(seed=seeds[i], options=options)
             observations.append(obs)
         active = list(range(len(envs)))
         while active:
@@ -175,7 +199,7 @@ def play_greedy(
                 if masked
                 else None
             )
-            actions = choose(model, [observations[i] for i in active], masks)
+            actions = choose(active, [observations[i] for i in active], masks)
             still = []
             for i, action in zip(active, actions):
                 obs, _, terminated, truncated, info = envs[i].step(
@@ -191,6 +215,98 @@ def play_greedy(
     finally:
         for env in envs:
             env.close()
+
+
+def action_logits(
+    model: BaseAlgorithm, observations: list[Any], masks: np.ndarray | None
+) -> list[np.ndarray]:
+    """The policy's logits, one (B, n) float64 array per action entry (one for a Discrete
+    action, one per entry of a MultiDiscrete one), illegal actions (`masks`) at -inf."""
+    policy = model.policy
+    policy.set_training_mode(False)
+    obs = obs_as_tensor(stack_observations(observations), policy.device)
+    with th.no_grad():
+        if isinstance(getattr(policy, "mlp_extractor", None), SetScorer):
+            parts = [policy.mlp_extractor.forward_actor(policy.extract_features(obs))]
+        elif isinstance(policy, (MaskableActorCriticPolicy, ActorCriticPolicy)):
+            dist = policy.get_distribution(obs).distribution
+            parts = [d.logits for d in dist] if isinstance(dist, list) else [dist.logits]
+        else:
+            raise TypeError(
+                f"sampling needs a policy with action probabilities, not {type(policy).__name__}"
+            )
+    logits = [part.cpu().numpy().astype(np.float64) for part in parts]
+    if masks is not None:
+        if len(logits) != 1:
+            raise ValueError("action masks are supported for a single discrete action only")
+        logits[0] = np.where(masks, logits[0], -np.inf)
+    return logits
+
+
+def gumbel_chooser(
+    model: BaseAlgorithm, rngs: list[np.random.Generator] | None
+) -> Chooser:
+    """Actions of episode i sampled with its own generator ``rngs[i]`` (Gumbel-max on the
+    logits: the policy's distribution, and the same draws whatever else is in the batch);
+    ``rngs=None``: the greedy (argmax) actions."""
+
+    def choose(ids: list[int], observations: list[Any], masks: np.ndarray | None) -> np.ndarray:
+        logits = action_logits(model, observations, masks)
+        if rngs is not None:
+            for part in logits:
+                part += np.stack([rngs[i].gumbel(size=part.shape[1]) for i in ids])
+        picks = [part.argmax(axis=1) for part in logits]
+        return picks[0] if len(picks) == 1 else np.stack(picks, axis=1)
+
+    return choose
+
+
+def rollout_rng(seed: int, instance: int, sample: int) -> np.random.Generator:
+    """The generator of sampled rollout `sample` of instance `instance` (independent streams)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, instance, sample]))
+
+
+def play_best_of(
+    model: BaseAlgorithm,
+    config: dict[str, Any],
+    episodes: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    samples: int,
+    seed: int = 0,
+    deterministic: bool = False,
+    chunk: int = 256,
+) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """Decoding by sampling (SPN's and POMO's protocol): each episode played `samples` times
+    with actions sampled from the policy, the best final kept by the game's per-episode score
+    (`games.Adapter.episode_score`; first on ties). Rollout k of episode i samples with
+    `rollout_rng(seed, i, k)` and resets its env with ``seed + i``, so a rollout is the same
+    whether played alone or in a batch. ``deterministic=True`` plays argmax actions instead.
+
+    Returns (best final per episode, every rollout's final per episode); at most `chunk`
+    envs are stepped together.
+    """
+    from discoverygym.agents.rl import games
+
+    if isinstance(samples, bool) or not isinstance(samples, int):
+        raise TypeError(f"samples must be a positive integer, got {samples!r}")
+    if samples < 1:
+        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    adapter = games.adapter(game_of(config["env_id"]))
+    jobs = [(i, k) for i in range(len(episodes)) for k in range(samples)]
+    finals: list[dict[str, Any]] = []
+    for start in range(0, len(jobs), chunk):
+        part = jobs[start : start + chunk]
+        rngs = None if deterministic else [rollout_rng(seed, i, k) for i, k in part]
+        finals += play_episodes(
+            model,
+            config["env_id"],
+            [episodes[i] for i, _ in part],
+            [seed + i for i, _ in part],
+            config.get("wrapper"),
+            gumbel_chooser(model, rngs),
+        )
+    per_episode = [finals[i * samples : (i + 1) * samples] for i in range(len(episodes))]
+    best = [min(rollouts, key=adapter.episode_score) for rollouts in per_episode]
+    return best, per_episode
 
 
 def validate(model: BaseAlgorithm, config: dict[str, Any]) -> dict[str, float]:
@@ -249,15 +365,34 @@ def check_playable(
         )
 
 
+def model_game(path: str | Path) -> str:
+    """The game a model zip was trained on (from its config beside it; the model is not loaded)."""
+    from discoverygym.agents.rl.train import sidecars
+
+    zip_path = Path(path)
+    if not zip_path.exists():
+        raise FileNotFoundError(f"no model at {zip_path}")
+    config_path = sidecars(zip_path)[0]
+    if not config_path.exists():
+        raise FileNotFoundError(f"{zip_path}: its config {config_path.name} is missing beside it")
+    return game_of(load_config(config_path)["env_id"])
+
+
 def evaluate_model(
     path: str | Path,
     dataset: str,
     name: str | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    samples: int = 0,
+    seed: int = 0,
 ) -> list[Record]:
-    """Deterministic evaluation of a saved model on a benchmark set, as the heuristics' `Record`s.
+    """Evaluation of a saved model on a benchmark set, as the heuristics' `Record`s.
 
-    Raises `SizeMismatch` (a ValueError) for a fixed-size model on a set of another size.
+    ``samples=0``: greedy (argmax) decoding. ``samples=K``: the best of K sampled rollouts per
+    instance (`play_best_of`, seeded by `seed`); the record's agent is ``<name>@K``, its
+    ``seconds`` the whole sampled evaluation's wall time, and its ``compute`` adds
+    ``samples: K`` to the training compute. Raises `SizeMismatch` (a ValueError) for a
+    fixed-size model on a set of another size.
     """
     from discoverygym.agents.rl import games
 
@@ -268,6 +403,11 @@ def evaluate_model(
     start = time.perf_counter()
     episodes = adapter.episodes(dataset, kwargs, limit=None)
     check_playable(agent.model, agent.config, episodes, agent.name, dataset)
+    if samples:
+        finals, _ = play_best_of(agent.model, agent.config, episodes, samples, seed=seed)
+        compute = {**agent.compute, "samples": float(samples)}
+        label = f"{agent.name}@{samples}"
+        return adapter.records(finals, dataset, label, compute, time.perf_counter() - start)
     finals = play_greedy(
         agent.model, agent.config["env_id"], episodes, wrapper=agent.config.get("wrapper")
     )
@@ -328,6 +468,8 @@ __all__ = [
     "greedy_actions",
     "is_model_path",
     "load_model",
+    "model_game",
+    "play_best_of",
     "play_greedy",
     "sampled_actions",
     "sampled_summary",

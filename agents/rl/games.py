@@ -38,6 +38,7 @@ class Adapter:
     summarise_fn: Callable[[list[dict[str, Any]], str], dict[str, float]]
     records_fn: Callable[[list[dict[str, Any]], str, str, dict[str, float], float], list[Record]]
     eval_kwargs_fn: Callable[[dict[str, Any]], dict[str, Any]]
+    score_fn: Callable[[dict[str, Any]], float]
 
     def episodes(
         self, dataset: str, env_kwargs: dict[str, Any], limit: int | None = None
@@ -60,6 +61,11 @@ class Adapter:
     ) -> list[Record]:
         """The evaluation as `Record`s (the heuristics' metric and bound)."""
         return self.records_fn(finals, dataset, agent, compute, seconds)
+
+    def episode_score(self, final: dict[str, Any]) -> float:
+        """One finished episode's cost from its final info (lower is better): the makespan,
+        the bins used, the rank; what decoding by sampling minimises per instance."""
+        return self.score_fn(final)
 
     def eval_env_kwargs(self, train_kwargs: dict[str, Any]) -> dict[str, Any]:
         """Env kwargs for evaluation: the training ones minus the training distribution."""
@@ -307,6 +313,7 @@ ADAPTERS: dict[str, Adapter] = {
         _tensor_summary,
         _tensor_records,
         _without(("n", "m", "p", "field")),
+        _tensor_rank,
     ),
     "binpacking": Adapter(
         "binpacking",
@@ -314,6 +321,7 @@ ADAPTERS: dict[str, Adapter] = {
         _binpacking_summary,
         _binpacking_records,
         _without(("dataset", "instance", "max_bins")),
+        lambda final: float(final["bins_used"]),
     ),
     "jobshop": Adapter(
         "jobshop",
@@ -321,6 +329,7 @@ ADAPTERS: dict[str, Adapter] = {
         _jobshop_summary,
         _jobshop_records,
         _without(("dataset", "instance")),
+        lambda final: float(final["makespan"]),
     ),
     "capset": Adapter(
         "capset",
@@ -328,6 +337,7 @@ ADAPTERS: dict[str, Adapter] = {
         _capset_summary,
         _capset_records,
         _without(("n",)),
+        lambda final: -float(final["size"]),  # larger cap sets are better
     ),
 }
 

@@ -19,7 +19,7 @@ from discoverygym.agents.rl.envs import make_vec_env
 
 
 def training_throughput(
-    config: dict[str, Any] | str, steps: int, n_envs: int, vec_env: str = "dummy"
+    config: dict[str, Any] | str, steps: int, n_envs: int, vec_env: str = "native"
 ) -> float:
     """Env steps per wall second of `learn` for a config on `n_envs` envs."""
     from discoverygym.agents.rl.train import build_model
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--n-envs", type=int, action="append", help="repeat for several (default 1 and 4)"
     )
-    parser.add_argument("--vec-env", default="dummy", choices=["dummy", "subproc"])
+    parser.add_argument("--vec-env", default="native", choices=["native", "dummy", "subproc"])
     args = parser.parse_args(argv)
     for n in args.n_envs or [1, 4]:
         rate = training_throughput(args.config, args.steps, n, args.vec_env)

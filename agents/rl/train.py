@@ -16,7 +16,10 @@ and tracks the run in W&B (see `tracking`).
 With a ``pretrain`` section the policy is first cloned from demonstrations
 (`imitation.pretrain_from_demonstrations`, AlphaTensor's supervised stage), validated once, then
 trained by RL for ``total_steps``; the compute counts both stages (``env_steps`` includes the
-demonstrations' moves, also given as ``pretrain_env_steps``).
+demonstrations' moves, also given as ``pretrain_env_steps``). With a ``self_labeling`` section
+the ``total_steps`` are spent on self-labeling (`self_labeling.self_label`: the best of K
+sampled solutions as the label, as the Self-Labeling SPN trains) instead of the algorithm's
+``learn``; its statistics go into the meta under ``self_labeling``.
 """
 
 from __future__ import annotations
@@ -218,11 +221,17 @@ def _train_and_save(
             logger.dump(0)
             if validation is not None:
                 validation.evaluate_now(model)  # the cloned policy is a checkpoint candidate
-        model.learn(
-            total_timesteps=resolved["total_steps"],
-            callback=CallbackList(callbacks),
-            progress_bar=progress_bar,
-        )
+        labeling = None
+        if resolved.get("self_labeling") is not None:
+            from discoverygym.agents.rl.self_labeling import self_label
+
+            labeling = self_label(model, resolved, validation=validation, verbose=verbose)
+        else:
+            model.learn(
+                total_timesteps=resolved["total_steps"],
+                callback=CallbackList(callbacks),
+                progress_bar=progress_bar,
+            )
         if validation is not None:
             validation.evaluate_now(model)
         model.save(zip_path)
@@ -247,6 +256,8 @@ def _train_and_save(
     }
     if pretrain:
         meta["pretrain"] = pretrain
+    if labeling:
+        meta["self_labeling"] = labeling
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     if validation is not None and validation.best_path.exists():
         best_config, best_meta = sidecars(validation.best_path)

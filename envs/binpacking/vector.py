@@ -17,6 +17,19 @@ level) keeps a two-level bitset of its bins: ``_words`` uint64 (N, L, ceil(B/64)
 ``b`` set when bin ``b`` is at that level, and ``_summary`` uint64 (N, L, ceil(B/4096)) with
 bit ``w`` set when word ``w`` is non-zero; the lowest bin is two count-trailing-zeros away.
 Memory: about N * L * B / 8 bytes, less than N single envs' own arrays.
+
+Training variants (kwargs the single env does not take; the RL agents' wrappers in
+``discoverygym.agents.rl.envs`` define them on the single env, and the batched env reproduces
+``SyncVectorEnv`` over those wrapped envs exactly):
+
+* ``reward="waste"``: each step's reward plus ``item / C`` (the placed item's grid size over
+  the grid capacity; `BinPackingWasteReward`); the default ``"bins"`` is the game's -1 per
+  new bin.
+* ``observation="topk"`` (with ``topk=k``): the histogram game seen through its ``k`` tightest
+  fitting levels and a new bin (`BinPackingTopK`, `topk_views`): action ``a < k`` puts the
+  item into a bin at the a-th tightest fitting level, ``a = k`` into a new bin;
+  ``info["action_mask"]`` and ``action_masks()`` are the candidates' validity, and a padded
+  candidate is an illegal action (a new bin, ``info["illegal_action"]``).
 """
 
 from __future__ import annotations
@@ -32,7 +45,66 @@ from discoverygym.envs.binpacking.instances import Dataset, Instance
 from discoverygym.envs.binpacking.render import render_ansi, render_rgb
 from discoverygym.envs.contract import check_memory, check_reset_options, reject_unknown_kwargs
 
-__all__ = ["OnlineBinPackingVectorEnv"]
+__all__ = ["TOPK_FEATURES", "TOPK_GLOBALS", "OnlineBinPackingVectorEnv", "topk_views"]
+
+REWARDS: tuple[str, ...] = ("bins", "waste")
+TOPK_FEATURES: tuple[str, ...] = (
+    "level",
+    "gap",
+    "bins_at_level",
+    "bins_at_landing",
+    "new_bin",
+    "rank",
+)
+TOPK_GLOBALS: tuple[str, ...] = ("item", "items_left", "open_bins", "mean_free")
+
+
+def topk_views(
+    hist: np.ndarray, item: np.ndarray, items_left: np.ndarray, k: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The top-k observations of B histogram states, and the level of each of their actions.
+
+    `hist` (B, C+1) float32 bins per remaining-capacity level, `item` (B,) grid sizes (0 once
+    done), `items_left` (B,). Candidates: the `k` tightest remaining-capacity levels below C
+    with an open bin the item fits in (ascending level), padded with level -1, then the new bin
+    (level C) as the last action. Observation: ``candidates`` float32 (B, k+1, 6) = level/C,
+    gap after placing/C, log(1+bins at level), log(1+bins at the landing level), new-bin flag,
+    rank/k (zero rows for padding); ``globals`` float32 (B, 4) = item/C, log(1+items left)/10,
+    log(1+open bins)/10, mean free fraction of the open bins; ``valid`` int8 (B, k+1).
+    """
+    B, L = hist.shape
+    capacity = L - 1
+    item = np.asarray(item, dtype=np.int64)
+    fits = (hist[:, :capacity] > 0) & (np.arange(capacity)[None, :] >= item[:, None])
+    rank = np.cumsum(fits, axis=1) - 1
+    rows, lvl = np.nonzero(fits & (rank < k))
+    levels = np.full((B, k + 1), -1, dtype=np.int64)
+    levels[rows, rank[rows, lvl]] = lvl
+    levels[:, k] = capacity
+    valid = levels >= 0
+    lv = np.where(valid, levels, capacity)
+    gap = lv - item[:, None]
+    cand = np.zeros((B, k + 1, len(TOPK_FEATURES)), dtype=np.float32)
+    cand[:, :, 0] = lv / capacity
+    cand[:, :, 1] = gap / capacity
+    cand[:, :, 2] = np.log1p(np.where(valid, np.take_along_axis(hist, lv, axis=1), 0.0))
+    landing = np.take_along_axis(hist, np.clip(gap, 0, capacity), axis=1)
+    cand[:, :, 3] = np.log1p(np.where(valid, landing, 0.0))
+    cand[:, k, 4] = 1.0
+    cand[:, :, 5] = np.arange(k + 1) / k
+    cand[~valid] = 0.0
+    open_bins = hist.sum(axis=1).astype(np.float64)
+    free = (hist * np.arange(capacity + 1)).sum(axis=1) / capacity
+    glob = np.stack(
+        [
+            item / capacity,
+            np.log1p(np.asarray(items_left, dtype=np.float64)) / 10.0,
+            np.log1p(open_bins) / 10.0,
+            free / np.maximum(open_bins, 1.0),
+        ],
+        axis=1,
+    ).astype(np.float32)
+    return {"candidates": cand, "globals": glob, "valid": valid.astype(np.int8)}, levels
 
 _ONE = np.uint64(1)
 _BIT = np.left_shift(_ONE, np.arange(64, dtype=np.uint64))  # _BIT[k] = 1 << k
@@ -57,15 +129,28 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         observation: str = "histogram",
         max_bins: int | None = None,
         render_mode: str | None = None,
+        reward: str = "bins",
+        topk: int = 12,
     ) -> None:
+        if reward not in REWARDS:
+            raise ValueError(f"reward {reward!r} is not supported; use one of {list(REWARDS)}")
+        self._topk = observation == "topk"
+        if (
+            isinstance(topk, bool)
+            or not isinstance(topk, (int, np.integer))
+            or topk < 1
+        ):
+            raise ValueError(f"topk must be an integer >= 1, got {topk!r}")
         single = OnlineBinPackingEnv(
             dataset=dataset,
             instance=instance,
-            observation=observation,
+            observation="histogram" if self._topk else observation,
             max_bins=max_bins,
             render_mode=render_mode,
         )
         super().__init__(num_envs, single)
+        self.reward = reward
+        self.k = int(topk)
         n = self.num_envs
         self.dataset = single.dataset
         self.observation_mode = single.observation_mode
@@ -121,6 +206,30 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
             self._wflat = self._words.reshape(-1)
             self._sflat = self._summary.reshape(-1)
         self._hflat = self._hist.reshape(-1) if self._histogram else None
+        if self._topk:
+            self._set_topk_spaces()
+
+    def _set_topk_spaces(self) -> None:
+        """Spaces and state of the top-k view (`topk_views`)."""
+        from gymnasium import spaces
+        from gymnasium.vector.utils import batch_space
+
+        k, n = self.k, self.num_envs
+        self.observation_mode = "topk"
+        self.single_observation_space = spaces.Dict(
+            {
+                "candidates": spaces.Box(-1.0, np.inf, (k + 1, len(TOPK_FEATURES)), np.float32),
+                "globals": spaces.Box(0.0, np.inf, (len(TOPK_GLOBALS),), np.float32),
+                "valid": spaces.MultiBinary(k + 1),
+            }
+        )
+        self.single_action_space = spaces.Discrete(k + 1)
+        self.observation_space = batch_space(self.single_observation_space, n)
+        self.action_space = batch_space(self.single_action_space, n)
+        self._view_levels = np.full((n, k + 1), -1, dtype=np.int64)
+        self._view_cand = np.zeros((n, k + 1, len(TOPK_FEATURES)), dtype=np.float32)
+        self._view_glob = np.zeros((n, len(TOPK_GLOBALS)), dtype=np.float32)
+        self._view_valid = np.zeros((n, k + 1), dtype=np.int8)
 
     # ------------------------------------------------------------------ hooks
 
@@ -164,6 +273,12 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         # `sel` indexes the stepped sub-envs: a slice (views, no gathers) when all step
         sel = slice(None) if ids.size == self.num_envs else ids
+        placed = self._size[sel] / self.capacity if self.reward == "waste" else None
+        padded = None
+        if self._topk:  # actions are in 0..k (checked): candidate -> level, padded -> new bin
+            level = self._view_levels[ids, actions]
+            padded = level < 0
+            actions = np.where(padded, self.new_bin_action, level)
         A = self._num_actions
         legal = self._maskb.reshape(-1)[ids * A + actions]
         new_bin = self.new_bin_action
@@ -203,7 +318,10 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
         self._size[sel] = self._sizes.reshape(-1)[self._inst[sel] * self._sizes.shape[1] + t]
         self._update_mask(sel)
         terminated[go] = t >= self._n[sel]
-        return rewards, terminated, truncated, ~legal
+        if placed is not None:
+            rewards = rewards + placed
+        illegal = ~legal if padded is None else ~legal | padded
+        return rewards, terminated, truncated, illegal
 
     def _take_bins(
         self, ids: np.ndarray, a: np.ndarray, is_new: np.ndarray, n_open: np.ndarray
@@ -260,11 +378,29 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
             open_ = np.arange(B)[None, :] < self._open[sel, None]
             self._maskb[sel, :B] = open_ & (self._rem[sel] >= size[:, None])
         self._maskb[sel, self.new_bin_action] = True
+        if self._topk:
+            done = (self._t[sel] >= self._n[sel]) | self._truncated[sel]
+            view, levels = topk_views(
+                self._hist[sel],
+                np.where(done, 0, self._size[sel]),
+                np.where(done, 0, self._n[sel] - self._t[sel]).astype(np.float32),
+                self.k,
+            )
+            self._view_levels[sel] = levels
+            self._view_cand[sel] = view["candidates"]
+            self._view_glob[sel] = view["globals"]
+            self._view_valid[sel] = view["valid"]
 
     def _observations(self) -> dict[str, np.ndarray]:
         done = (self._t >= self._n) | self._truncated
         item = np.where(done, 0, self._size).astype(np.float32)[:, None]
         left = np.where(done, 0, self._n - self._t).astype(np.float32)[:, None]
+        if self._topk:
+            return {
+                "candidates": self._view_cand.copy(),
+                "globals": self._view_glob.copy(),
+                "valid": self._view_valid.copy(),
+            }
         if self._histogram:
             return {"histogram": self._hist.copy(), "item": item, "items_left": left}
         valid = (np.arange(self.max_bins)[None, :] < self._open[:, None]).astype(np.int8)
@@ -278,7 +414,7 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     def _base_info(self, illegal: np.ndarray) -> dict[str, np.ndarray]:
         n = self.num_envs
         return {
-            "action_mask": self._mask.copy(),
+            "action_mask": self._view_valid.copy() if self._topk else self._mask.copy(),
             "illegal_action": illegal,
             "instance": self._names[self._inst],
             "item_index": self._t.copy(),
@@ -314,7 +450,10 @@ class OnlineBinPackingVectorEnv(BatchedVectorEnv):
     # ------------------------------------------------------------------ public
 
     def action_masks(self) -> np.ndarray:
-        """Legal actions (int8, 1 = legal), (num_envs, action count); MaskablePPO's hook."""
+        """Legal actions (int8, 1 = legal), (num_envs, action count); MaskablePPO's hook
+        (the top-k view: bool, the valid candidates, as `BinPackingTopK.action_masks`)."""
+        if self._topk:
+            return self._view_levels >= 0
         return self._mask.copy()
 
     def remaining(self, i: int) -> np.ndarray:

@@ -13,6 +13,19 @@ the step counts. A step subtracts the N rank-one terms u (x) v (x) w in one broa
 "mod2"); the rank bounds (sum of slice ranks, minimised over the three modes) of all the
 sub-envs that need one go through one batched SVD (or one batched GF(2) elimination) over
 every slice of every residual, padded exactly as the single env pads them.
+
+Training variants (kwargs the single env does not take; the RL agents' wrappers in
+``discoverygym.agents.rl.envs`` define them on the single env, and the batched env reproduces
+``SyncVectorEnv`` over those wrapped envs exactly):
+
+* ``reward="rank_shaping"`` / ``"residual_shaping"``: potential-based shaping with potential
+  ``-(rank bound + w * nonzero entries)`` of the residual, ``w`` = 0 / 0.25
+  (`TensorRankShaping`); the default ``"plain"`` is the game's reward;
+* ``game_over=True``: the move limit ends the episode as a termination, not a truncation
+  (`TensorGameOver`);
+* ``curriculum={"matmul_prob": p, "max_rank": R}``: a reset without options plays the matmul
+  tensor with probability p, else a synthetic target of U{1..R} random rank-one terms, drawn
+  with a per-sub-env generator seeded by ``reset(seed=...)`` (`TensorCurriculum`).
 """
 
 from __future__ import annotations
@@ -22,13 +35,16 @@ from typing import Any
 
 import numpy as np
 
-from discoverygym.envs.batched import BatchedVectorEnv
+from discoverygym.envs.batched import BatchedVectorEnv, seed_list
 from discoverygym.envs.contract import check_memory, check_reset_options, reject_unknown_kwargs
 from discoverygym.envs.tensor import render as _render
 from discoverygym.envs.tensor.env import ENTRY_BYTES, METRIC_NAME, TensorDecompositionEnv
 from discoverygym.envs.tensor.tensors import gf2_ranks
 
 __all__ = ["TensorDecompositionVectorEnv", "rank_upper_bounds"]
+
+# reward name -> weight of the residual's nonzero entries in the shaping potential
+SHAPING: dict[str, float | None] = {"plain": None, "rank_shaping": 0.0, "residual_shaping": 0.25}
 
 
 def rank_upper_bounds(tensors: np.ndarray, field: str = "standard") -> np.ndarray:
@@ -82,7 +98,12 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
         max_steps: int | None = None,
         rank_bound_every_step: bool = True,
         render_mode: str | None = None,
+        reward: str = "plain",
+        game_over: bool = False,
+        curriculum: dict[str, Any] | None = None,
     ) -> None:
+        if reward not in SHAPING:
+            raise ValueError(f"reward {reward!r} is not supported; use one of {list(SHAPING)}")
         single = TensorDecompositionEnv(
             n=n,
             m=m,
@@ -114,6 +135,49 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
         self._bound = np.zeros(N, dtype=np.int64)
         self._extra: dict[int, dict[str, Any]] = {}
         self._matmul_bound: int | None = None
+        self.reward = reward
+        self._nnz_weight = SHAPING[reward]
+        self._potential = np.zeros(N, dtype=np.float64)
+        self.game_over = bool(game_over)
+        self.curriculum = self._check_curriculum(curriculum)
+        self._curriculum_rngs = [np.random.default_rng() for _ in range(N)]
+
+    def _check_curriculum(self, spec: dict[str, Any] | None) -> tuple[float, int] | None:
+        """(matmul probability, max rank) of a ``curriculum`` argument, validated."""
+        if spec is None:
+            return None
+        if not isinstance(spec, dict) or set(spec) - {"matmul_prob", "max_rank"}:
+            raise ValueError(
+                f"curriculum must be a mapping with keys 'matmul_prob' and 'max_rank', got {spec!r}"
+            )
+        prob = float(spec.get("matmul_prob", 0.5))
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"matmul_prob must be in [0, 1], got {prob}")
+        max_rank = int(spec.get("max_rank") or self.max_steps)
+        if not 1 <= max_rank <= self.max_steps:
+            raise ValueError(f"max_rank must be in [1, max_steps={self.max_steps}], got {max_rank}")
+        return prob, max_rank
+
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        if self.curriculum is not None and seed is not None:
+            mask = (options or {}).get("reset_mask")
+            for i, s in enumerate(seed_list(seed, self.num_envs)):
+                if s is not None and (mask is None or mask[i]):
+                    self._curriculum_rngs[i] = np.random.default_rng(s)
+        return super().reset(seed=seed, options=options)
+
+    def _curriculum_options(self, i: int) -> dict[str, Any]:
+        """Sub-env `i`'s reset options under the curriculum (`TensorCurriculum`'s draw)."""
+        prob, max_rank = self.curriculum
+        rng = self._curriculum_rngs[i]
+        if rng.random() < prob:
+            return {"target": "matmul"}
+        return {"target": "synthetic", "rank": int(rng.integers(1, max_rank + 1))}
 
     # ------------------------------------------------------------------ hooks
 
@@ -126,7 +190,10 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
         for i in ids.tolist():
             # the single env's own target rule, drawing from sub-env i's generator
             single._np_random = self._rngs[i]
-            target, extra = single._target_from_options(options)
+            chosen = options
+            if self.curriculum is not None and not options:
+                chosen = self._curriculum_options(i)
+            target, extra = single._target_from_options(chosen)
             targets.append(target)
             self._extra[i] = extra
             fresh.append(target is not single._matmul)
@@ -139,6 +206,14 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
         if fresh.any():
             bounds[fresh] = rank_upper_bounds(self._residual[ids[fresh]], self.field)
         self._bound[ids] = bounds
+        if self._nnz_weight is not None:
+            self._potential[ids] = self._potentials(ids)
+
+    def _potentials(self, ids: np.ndarray | slice) -> np.ndarray:
+        """The shaping potential (rank bound + w * nonzero entries) of sub-envs `ids`."""
+        residual = self._residual[ids]
+        nonzero = np.count_nonzero(residual.reshape(residual.shape[0], -1), axis=1)
+        return self._bound[ids].astype(np.float64) + self._nnz_weight * nonzero.astype(np.float64)
 
     def _step_envs(
         self, ids: np.ndarray, actions: np.ndarray
@@ -173,6 +248,13 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
             bounds[need] = new
             self._bound[sel] = bounds
         reward = np.where(truncated, -1.0 - bounds, -1.0)
+        if self._nnz_weight is not None:
+            potential = self._potentials(sel)
+            reward = reward + (self._potential[sel] - potential)
+            reward = np.where(truncated & ~terminated, reward + potential, reward)
+            self._potential[sel] = potential
+        if self.game_over:
+            terminated, truncated = terminated | truncated, np.zeros(ids.size, dtype=bool)
         return reward, terminated, truncated, np.zeros(ids.size, dtype=bool)
 
     def _observations(self) -> dict[str, np.ndarray]:
@@ -186,16 +268,19 @@ class TensorDecompositionVectorEnv(BatchedVectorEnv):
         fields[:] = self.field
         return {"rank_bound": self._bound.copy(), "steps": self._steps.copy(), "field": fields}
 
-    def _reset_info(self, ids: np.ndarray) -> dict[str, np.ndarray]:
-        demos = [self._extra.pop(i, {}).get("demonstration") for i in ids.tolist()]
-        if all(d is None for d in demos):
-            return {}
-        if any(d is None for d in demos):  # mixed options cannot happen in one reset call
-            raise RuntimeError("inconsistent synthetic targets in one reset")
-        array = np.empty(ids.size, dtype=object)
-        for k, demo in enumerate(demos):
-            array[k] = demo
-        return {"demonstration": array}
+    def _add_reset_info(self, infos: dict[str, Any], ids: np.ndarray) -> None:
+        """``demonstration`` (the factors of a synthetic target) for the sub-envs of `ids`
+        that have one, as `SyncVectorEnv` batches it (an object array, masked)."""
+        demos = {i: self._extra.pop(i, {}).get("demonstration") for i in ids.tolist()}
+        have = [i for i, demo in demos.items() if demo is not None]
+        if not have:
+            return
+        array = np.full(self.num_envs, None, dtype=object)
+        mask = np.zeros(self.num_envs, dtype=bool)
+        for i in have:
+            array[i] = demos[i]
+            mask[i] = True
+        infos["demonstration"], infos["_demonstration"] = array, mask
 
     def _final_info(self, i: int) -> dict[str, Any]:
         steps = int(self._steps[i])

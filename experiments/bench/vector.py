@@ -16,7 +16,15 @@ values and ratios are medians over the rounds, so a busy machine slows both alik
    a jitted ``lax.scan`` of 100 steps), and Jumanji's Gym wrapper against our single env;
 3. SB3 throughput (MaskablePPO, job shop random-10x10): our `SB3VecEnv` over the batched env
    against ``SubprocVecEnv`` (16 envs) and ``DummyVecEnv`` (16 and 128 envs) over single envs,
-   rollout steps/s and training steps/s.
+   rollout steps/s and training steps/s;
+4. training as configured: each game's shipped training config (``experiments/configs/ppo_*``:
+   its algorithm, policy, reward, view, n_envs and PPO settings; no validation, no pretraining)
+   trained with ``vec_env`` native, dummy and subproc at the config's n_envs (and, unless
+   quick, at 64 envs with the same steps per rollout), env steps per second of ``learn``
+   (rollouts and gradient updates), rounds interleaved A/B/C, A/B/C, ...; the ratio is native
+   against the faster of dummy and subproc in the same round (goal: 3x), and the same ratio of
+   env steps per CPU second (this process and SubprocVecEnv's workers), which a machine
+   shared with other jobs distorts less.
 
 Goals (issue 8): single job shop >= 2x JSSEnv on ta01; batched job shop >= 5x Jumanji's best
 CPU throughput at the same batch size; batched bin packing > 2M steps/s at N = 1024.
@@ -386,14 +394,171 @@ def sb3_table(quick: bool, repeats: int) -> tuple[Table, dict[str, float]]:
     return table, numbers
 
 
-def run(quick: bool = False) -> None:
-    """Print the three tables (quick: short timings, fewer batch sizes)."""
+# ----------------------------------------------------------------------------- training
+
+
+SHIPPED_CONFIGS: tuple[str, ...] = ("ppo_binpacking", "ppo_jobshop", "ppo_tensor")
+VEC_ENVS: tuple[str, ...] = ("native", "dummy", "subproc")
+
+
+SUBPROC_MAX_ENVS = 16  # above this, one process per env on a small machine: not run
+
+
+def shipped_variant(name: str | dict[str, Any], n_envs: int | None = None) -> dict[str, Any]:
+    """A shipped training config, resolved, without validation or pretraining; with `n_envs`,
+    that many envs and ``n_steps`` scaled so that a rollout holds as many steps as shipped
+    (the same PPO update per rollout)."""
+    from discoverygym.agents.rl.config import resolve_config
+
+    resolved = resolve_config(name)
+    resolved.update(eval=None, pretrain=None)
+    if n_envs is not None:
+        rollout = resolved["algo_kwargs"].get("n_steps", 2048) * resolved["n_envs"]
+        resolved["algo_kwargs"] = {
+            **resolved["algo_kwargs"],
+            "n_steps": max(1, rollout // n_envs),
+        }
+        resolved["n_envs"] = n_envs
+    return resolved
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by this process and the processes `pids` (read
+    from /proc; a process that is gone counts 0)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    total = usage.ru_utime + usage.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
+    return total
+
+
+def training_rates(
+    config: dict[str, Any], steps: int, rounds: int, vec_envs: tuple[str, ...] = VEC_ENVS
+) -> dict[str, list[tuple[float, float]]]:
+    """vec_env -> (env steps per wall second, env steps per CPU second of this process and its
+    workers) of ``learn`` for each round (>= `steps` env steps each, whole rollouts), the
+    vec_envs timed back to back within a round. The models are built and run for one rollout
+    before the timings (process start-up, first compilation). On a machine shared with other
+    jobs, SubprocVecEnv's workers also take a larger share of the cores: the CPU-time rate
+    shows the cost per step without that share."""
+    import torch
+
+    from discoverygym.agents.rl.envs import make_vec_env
+    from discoverygym.agents.rl.train import build_model
+
+    runs = {}
+    try:
+        for vec_env in vec_envs:
+            resolved = {**config, "vec_env": vec_env}
+            torch.set_num_threads(int(resolved["torch_threads"]))
+            env = make_vec_env(resolved)
+            runs[vec_env] = (build_model(resolved, env), env)
+            runs[vec_env][0].learn(1, progress_bar=False)  # one rollout and update: warm-up
+        out: dict[str, list[tuple[float, float]]] = {vec_env: [] for vec_env in vec_envs}
+        for _ in range(rounds):
+            for vec_env, (model, env) in runs.items():
+                pids = [p.pid for p in getattr(env, "processes", [])]
+                before, cpu, start = model.num_timesteps, cpu_seconds(pids), time.perf_counter()
+                model.learn(steps, reset_num_timesteps=False, progress_bar=False)
+                wall, cpu = time.perf_counter() - start, cpu_seconds(pids) - cpu
+                done = model.num_timesteps - before
+                out[vec_env].append((done / wall, done / max(cpu, 1e-9)))
+        return out
+    finally:
+        for _, env in runs.values():
+            env.close()
+
+
+def _native_ratios(rates: dict[str, list[float]]) -> list[float]:
+    """Per round: native's rate over the best other vec_env's rate."""
+    refs = [values for name, values in rates.items() if name != "native"]
+    return [native / max(others) for native, *others in zip(rates["native"], *refs)]
+
+
+def training_table(
+    quick: bool,
+    rounds: int,
+    configs: tuple[str | dict[str, Any], ...] = SHIPPED_CONFIGS,
+    n_envs: tuple[int | None, ...] | None = None,
+    steps: int | None = None,
+) -> tuple[Table, dict[str, float]]:
+    """Table 4 (see the module docstring): per shipped config (and per `n_envs`: None is the
+    shipped count; default: shipped, and 64 envs unless `quick`), env steps/s of training with
+    each vec_env and the ratio of native to the faster reference per round, median over rounds.
+    SubprocVecEnv is not run above `SUBPROC_MAX_ENVS` envs (the reference is then DummyVecEnv).
+    `steps`: env steps per timing (default: one rollout when quick, else 20,000 / rounds)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    counts = n_envs or ((None,) if quick else (None, 64))
+    table = Table(
+        title="training as configured: env steps/s of learn, native against the faster of "
+        "DummyVecEnv and SubprocVecEnv at the same n_envs (rounds interleaved)"
+    )
+    columns = ("config", "algo", "n_envs", "native", "dummy", "subproc", "ratio", "rounds",
+               "ratio per CPU s")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("config", "algo") else "right")
+    numbers: dict[str, float] = {}
+    try:
+        for name in configs:
+            for count in counts:
+                resolved = shipped_variant(name, count)
+                n = resolved["n_envs"]
+                rollout = resolved["algo_kwargs"].get("n_steps", 2048) * n
+                timed = steps or (rollout if quick else max(rollout, 20_000 // rounds))
+                vec_envs = VEC_ENVS if n <= SUBPROC_MAX_ENVS else ("native", "dummy")
+                rates = training_rates(resolved, timed, rounds, vec_envs)
+                wall = {v: [w for w, _ in r] for v, r in rates.items()}
+                cpu = {v: [c for _, c in r] for v, r in rates.items()}
+
+                medians = {v: float(np.median(r)) for v, r in wall.items()}
+                per_round, per_cpu = _native_ratios(wall), _native_ratios(cpu)
+                ratio, cpu_ratio = float(np.median(per_round)), float(np.median(per_cpu))
+                shown = "shipped" if count is None else "scaled"
+                label = name if isinstance(name, str) else resolved["env_id"]
+                table.add_row(
+                    label,
+                    resolved["algo"],
+                    f"{n} ({shown})",
+                    *(f"{medians[v]:,.0f}" if v in medians else "not run" for v in VEC_ENVS),
+                    f"{ratio:.2f}",
+                    ", ".join(f"{r:.2f}" for r in per_round),
+                    f"{cpu_ratio:.2f}",
+                )
+                key = f"train/{label}/{n}"
+                numbers.update({f"{key}/{v}": value for v, value in medians.items()})
+                numbers.update({f"{key}/{v}/cpu": float(np.median(r)) for v, r in cpu.items()})
+                numbers[f"{key}/ratio"] = ratio
+                numbers[f"{key}/cpu_ratio"] = cpu_ratio
+    finally:
+        torch.set_num_threads(threads)
+    return table, numbers
+
+
+def run(quick: bool = False, only: str | None = None) -> None:
+    """Print the four tables (quick: short timings, fewer batch sizes; `only`: one table,
+    ``envs``, ``peers``, ``sb3`` or ``training``)."""
     seconds, repeats = (0.1, 1) if quick else (1.0, 3)
     console = Console(width=140)
-    for make in (
-        lambda: throughput_table(quick, seconds, repeats),
-        lambda: peers_table(quick, seconds, repeats),
-        lambda: sb3_table(quick, 1 if quick else repeats),
-    ):
+    tables = {
+        "envs": lambda: throughput_table(quick, seconds, repeats),
+        "peers": lambda: peers_table(quick, seconds, repeats),
+        "sb3": lambda: sb3_table(quick, 1 if quick else repeats),
+        "training": lambda: training_table(quick, 1 if quick else 2),
+    }
+    if only is not None and only not in tables:
+        raise KeyError(f"unknown table {only!r}; known: {', '.join(tables)}")
+    for name, make in tables.items():
+        if only is not None and name != only:
+            continue
         table, _ = make()
         console.print(table)

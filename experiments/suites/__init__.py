@@ -61,14 +61,26 @@ def shipped_agents(game: str) -> dict[str, Path]:
     return agents
 
 
+def split_samples(agent: str) -> tuple[str, int]:
+    """``"ppo_jobshop@128"`` -> ``("ppo_jobshop", 128)``: an RL agent decoded by the best of 128
+    sampled rollouts per instance; any other name -> ``(agent, 0)`` (greedy)."""
+    base, sep, count = agent.rpartition("@")
+    if sep and base and count.isdigit() and int(count) > 0:
+        return base, int(count)
+    return agent, 0
+
+
 def evaluate_shipped_rl(game: str, agent: str, dataset: str) -> list[Record] | None:
-    """The records of a shipped RL model or a model zip named `agent`; None for other agents."""
+    """The records of a shipped RL model or a model zip named `agent` (``<name>@K``: the best
+    of K sampled rollouts per instance, see `split_samples`); None for other agents."""
     from discoverygym.agents.rl.evaluate import evaluate_model
 
-    path = shipped_agents(game).get(agent) if not agent.endswith(".zip") else Path(agent)
+    base, samples = split_samples(agent)
+    path = shipped_agents(game).get(base) if not base.endswith(".zip") else Path(base)
     if path is None or path.suffix != ".zip":
         return None
-    return evaluate_model(path, dataset, name=agent if not agent.endswith(".zip") else None)
+    name = base if not base.endswith(".zip") else None
+    return evaluate_model(path, dataset, name=name, samples=samples)
 
 
 def evolved_player(game: str, agent: str):

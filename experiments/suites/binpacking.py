@@ -67,14 +67,14 @@ class BinPackingSuite(Suite):
         return "histogram" if "histogram" in getattr(player, "modes", ()) else "bins"
 
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
+        rl = evaluate_shipped_rl(self.game, agent, dataset)
+        if rl is not None:
+            return rl
         if agent not in self.agent_names() and not agent.endswith((".py", ".zip")):
             raise KeyError(
                 f"unknown bin packing agent {agent!r}; known: {', '.join(self.agent_names())}"
                 " (or a model .zip / an evolved program .py)"
             )
-        rl = evaluate_shipped_rl(self.game, agent, dataset)
-        if rl is not None:
-            return rl
         data = load_dataset(dataset)  # KeyError lists the known sets
         start = time.perf_counter()
         l1 = np.array([instance_bounds(inst).l1 for inst in data])
