@@ -153,7 +153,7 @@ def scaling(
     console.print(f"Wrote {out}/scaling.md, scaling.json and scaling.png ({results['seconds']:.0f} s).")
 
 
-_rl = importlib.import_module("discoverygym.agents.rl.cli")
+_rl = importlib.import_module("discoverygym.experiments.rl_commands")
 app.command("evaluate")(_rl.evaluate_model_command)
 app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_rl.train_command)
 app.command("evolve")(importlib.import_module("discoverygym.agents.evolution.cli").evolve)

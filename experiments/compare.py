@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from discoverygym.agents.records import COLUMNS, Record, write_csv, write_json
 from discoverygym.experiments import plots
-from discoverygym.experiments.records import COLUMNS, Record, write_csv, write_json
 from discoverygym.experiments.suites import (
     GAMES,
     Suite,

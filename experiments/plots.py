@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from discoverygym.experiments.records import Record  # noqa: E402
+from discoverygym.agents.records import Record  # noqa: E402
 
 FAMILY_COLORS = {"heuristic": "#4C72B0", "rl": "#DD8452", "evolved": "#55A868", "limit": "#8C8C8C"}
 

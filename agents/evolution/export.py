@@ -66,10 +66,12 @@ def source_sha256(path: Path) -> str:
 
 
 def models_dir() -> Path:
-    """Where shipped programs live (package data `experiments/models/`)."""
-    import discoverygym.experiments
+    """Where shipped programs live (package data `experiments/models/`; located, not imported:
+    agents never import experiments)."""
+    from importlib.util import find_spec
 
-    return Path(discoverygym.experiments.__file__).resolve().parent / "models"
+    spec = find_spec("discoverygym.experiments")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "models"
 
 
 def is_trusted(path: Path) -> bool:

@@ -71,13 +71,11 @@ def needed_paths() -> list[str]:
     """Everything the child reads, read-only: the system directories, the interpreter, its
     environment (site-packages) and the package sources. Nothing else of the host (no home,
     project or run folders, no other checkouts) is in the sandbox's file view."""
-    import discoverygym.agents
-    import discoverygym.envs
-    import discoverygym.experiments
+    from importlib.util import find_spec
 
     paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    paths |= {os.path.dirname(os.path.realpath(m.__file__))
-              for m in (discoverygym.agents, discoverygym.envs, discoverygym.experiments)}
+    paths |= {os.path.realpath(next(iter(find_spec(f"discoverygym.{name}").submodule_search_locations)))
+              for name in ("agents", "envs", "experiments")}  # located, not imported
     paths |= {p for p in sys.path if p.endswith(("site-packages", "dist-packages"))
               and os.path.isdir(p)}
     paths = {os.path.realpath(p) for p in paths} | {p for p in paths if os.path.isdir(p)}

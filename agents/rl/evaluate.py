@@ -29,7 +29,7 @@ import torch as th
 from discoverygym.agents.rl.config import load_config
 from discoverygym.agents.rl.envs import agent_view, game_of, make_env, view_wrapper
 from discoverygym.agents.rl.policies import SetScorer
-from discoverygym.experiments.records import Record
+from discoverygym.agents.records import Record
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
 from stable_baselines3.common.base_class import BaseAlgorithm

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from discoverygym.experiments.records import Record
+from discoverygym.agents.records import Record
 
 Episode = tuple[dict[str, Any], dict[str, Any] | None]
 
@@ -204,7 +204,7 @@ def _binpacking_records(
 def _tensor_dataset(dataset: str) -> tuple[int, int, int, str, int, int]:
     """``NxMxP[-mod2][:synthetic=R,n=K]`` -> (n, m, p, field, K, R): K synthetic targets of rank R
     (K = 0: the matmul tensor)."""
-    from discoverygym.experiments.suites.tensor import parse_dataset
+    from discoverygym.envs.tensor.datasets import parse_dataset
 
     name, _, extra = dataset.partition(":")
     n, m, p, field = parse_dataset(name)

@@ -10,7 +10,7 @@ import importlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from discoverygym.experiments.records import Record
+from discoverygym.agents.records import Record
 
 GAMES: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "capset")
 

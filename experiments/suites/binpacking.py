@@ -23,11 +23,11 @@ import numpy as np
 
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.binpacking import BINPACKING_AGENTS, make_agent
+from discoverygym.agents.records import Record
 from discoverygym.envs.binpacking.bounds import excess_pct, instance_bounds
 from discoverygym.envs.binpacking.checker import check_packing
 from discoverygym.envs.binpacking.env import OnlineBinPackingEnv
 from discoverygym.envs.binpacking.instances import load_dataset
-from discoverygym.experiments.records import Record
 from discoverygym.experiments.suites import (
     Suite,
     evaluate_shipped_rl,

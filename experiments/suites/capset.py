@@ -30,12 +30,12 @@ import numpy as np
 
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.capset import CAPSET_AGENTS, KnownCapSetAgent, make_agent
+from discoverygym.agents.records import Record
 from discoverygym.envs.capset.bounds import best_known, gap_pct
 from discoverygym.envs.capset.datasets import DEFAULT_DATASETS, FULL_DATASETS, parse_dataset
 from discoverygym.envs.capset.env import CapSetEnv
 from discoverygym.envs.capset.known import KNOWN_FILES
 from discoverygym.envs.capset.score import METRIC, score_cap_set
-from discoverygym.experiments.records import Record
 from discoverygym.experiments.suites import (
     Suite,
     evaluate_shipped_rl,

@@ -28,10 +28,10 @@ import numpy as np
 
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.jobshop import RULES, CpSatAgent, rule_agent
+from discoverygym.agents.records import Record
 from discoverygym.envs.jobshop.checker import check_schedule, verified_gap_pct
 from discoverygym.envs.jobshop.env import JobShopEnv
 from discoverygym.envs.jobshop.instances import TAILLARD_SIZES, load_instance, resolve_dataset
-from discoverygym.experiments.records import Record
 from discoverygym.experiments.suites import (
     Suite,
     evaluate_shipped_rl,

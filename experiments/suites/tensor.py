@@ -32,42 +32,17 @@ from discoverygym.agents.heuristics.tensor import (
     NaiveTensorAgent,
     RandomTensorAgent,
 )
+from discoverygym.agents.records import Record, relative_gap_pct
+from discoverygym.envs.tensor.datasets import DEFAULT_DATASETS, FULL_DATASETS, parse_dataset
 from discoverygym.envs.tensor.env import TensorDecompositionEnv
-from discoverygym.envs.tensor.known import best_known_rank, parse_size
+from discoverygym.envs.tensor.known import best_known_rank
 from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
-from discoverygym.experiments.records import Record, relative_gap_pct
 from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, shipped_agents
 
-DEFAULT_DATASETS = ["2x2x2", "2x2x3"]
-FULL_DATASETS = DEFAULT_DATASETS + [
-    "2x2x4",
-    "2x3x3",
-    "2x3x4",
-    "3x3x3",
-    "2x2x3-mod2",
-    "2x3x3-mod2",
-    "3x3x3-mod2",
-]
 AGENTS = ["naive", "random", "search", "limit"]
 SEARCH_BUDGET_S = 60.0
 RANDOM_EPISODES = 5
 METRIC = "rank"
-
-
-def parse_dataset(name: str) -> tuple[int, int, int, str]:
-    """ "2x2x3" -> (2, 2, 3, "standard"); "2x2x3-mod2" -> (2, 2, 3, "mod2")."""
-    size, _, suffix = name.partition("-")
-    if suffix not in ("", "mod2"):
-        raise KeyError(
-            f"unknown tensor dataset {name!r}; use 'NxMxP' or 'NxMxP-mod2', e.g. {', '.join(FULL_DATASETS)}"
-        )
-    try:
-        n, m, p = parse_size(size)
-    except ValueError:
-        raise KeyError(
-            f"unknown tensor dataset {name!r}; use 'NxMxP' or 'NxMxP-mod2', e.g. {', '.join(FULL_DATASETS)}"
-        ) from None
-    return n, m, p, "mod2" if suffix else "standard"
 
 
 class TensorSuite(Suite):

@@ -12,9 +12,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from discoverygym.agents.records import COLUMNS, Record, relative_gap_pct
 from discoverygym.experiments import compare as compare_module
 from discoverygym.experiments.cli import app
-from discoverygym.experiments.records import COLUMNS, Record, relative_gap_pct
 from discoverygym.experiments.suites import Suite
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

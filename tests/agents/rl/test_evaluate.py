@@ -11,14 +11,14 @@ import pytest
 import typer
 import yaml
 from discoverygym.agents.base import Agent, run_episode
-from discoverygym.agents.rl.cli import evaluate_model_command, train_command
+from discoverygym.experiments.rl_commands import evaluate_model_command, train_command
 from discoverygym.agents.rl.envs import BinPackingTopK, topk_agent_view
 from discoverygym.agents.rl.evaluate import RLAgent, evaluate_model
 from discoverygym.agents.rl.train import train
 from discoverygym.envs.binpacking import instance_bounds, load_dataset
 from discoverygym.envs.jobshop.checker import check_schedule
 from discoverygym.envs.jobshop.instances import load_instance
-from discoverygym.experiments.records import COLUMNS, Record
+from discoverygym.agents.records import COLUMNS, Record
 from typer.testing import CliRunner
 
 BP = "discoverygym/OnlineBinPacking-v0"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import typer
 from discoverygym.agents.rl import games
-from discoverygym.agents.rl.cli import evaluate_model_command
+from discoverygym.experiments.rl_commands import evaluate_model_command
 from discoverygym.agents.rl.evaluate import (
     evaluate_model,
     load_model,
@@ -22,7 +22,7 @@ from discoverygym.agents.rl.train import train
 from discoverygym.envs.jobshop.checker import check_schedule
 from discoverygym.envs.jobshop.instances import load_instance
 from discoverygym.experiments.compare import _sampled_agents, sampling_costs
-from discoverygym.experiments.records import Record
+from discoverygym.agents.records import Record
 from discoverygym.experiments.suites import get_suite, split_samples
 from typer.testing import CliRunner
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import typer
 import yaml
-from discoverygym.agents.rl.cli import evaluate_model_command, train_command
-from discoverygym.agents.rl.config import resolve_config
 from typer.testing import CliRunner
+
+from discoverygym.agents.rl.config import resolve_config
+from discoverygym.experiments.rl_commands import evaluate_model_command, train_command
 
 BP = "discoverygym/OnlineBinPacking-v0"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discoverygym.experiments.records import (
+from discoverygym.agents.records import (
     COLUMNS,
     Record,
     read_csv,
