@@ -1,5 +1,8 @@
 """The games. Importing this package registers every environment id with Gymnasium.
 
+`GAMES` is the one list of games: each game folder defines its `Game` in ``game.py`` (ids,
+datasets, metric, checker; see `discoverygym.envs.game`) and every registry derives from here.
+
 Gymnasium 1.x has no plugin auto-loading, so ids are registered here, on import. The module
 prefix form works with no prior import::
 
@@ -22,7 +25,9 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-__all__ = ["ENV_SPECS", "EnvSpecSummary", "register_envs"]
+from discoverygym.envs.game import Game
+
+__all__ = ["ENV_SPECS", "GAMES", "EnvSpecSummary", "Game", "get_game", "register_envs"]
 
 
 @dataclass(frozen=True)
@@ -35,32 +40,31 @@ class EnvSpecSummary:
     vector_entry_point: str | None = None
 
 
-ENV_SPECS: tuple[EnvSpecSummary, ...] = (
-    EnvSpecSummary(
-        id="discoverygym/OnlineBinPacking-v0",
-        entry_point="discoverygym.envs.binpacking.env:OnlineBinPackingEnv",
-        vector_entry_point="discoverygym.envs.binpacking.vector:OnlineBinPackingVectorEnv",
-        description="Online 1-D bin packing as FunSearch plays it (OR-Library, Weibull sets).",
-    ),
-    EnvSpecSummary(
-        id="discoverygym/JobShop-v0",
-        entry_point="discoverygym.envs.jobshop.env:JobShopEnv",
-        vector_entry_point="discoverygym.envs.jobshop.vector:JobShopVectorEnv",
-        description="Job-shop scheduling by dispatching (Taillard, Fisher & Thompson, Lawrence, ...).",
-    ),
-    EnvSpecSummary(
-        id="discoverygym/TensorDecomposition-v0",
-        entry_point="discoverygym.envs.tensor.env:TensorDecompositionEnv",
-        vector_entry_point="discoverygym.envs.tensor.vector:TensorDecompositionVectorEnv",
-        description="AlphaTensor's TensorGame: decompose the matrix multiplication tensor.",
-    ),
-    EnvSpecSummary(
-        id="discoverygym/CapSet-v0",
-        entry_point="discoverygym.envs.capset.env:CapSetEnv",
-        vector_entry_point="discoverygym.envs.capset.vector:CapSetVectorEnv",
-        description="FunSearch's cap set: add vectors of F_3^n with no three on a line.",
-    ),
+def _games() -> tuple[Game, ...]:
+    from discoverygym.envs.binpacking.game import GAME as BINPACKING
+    from discoverygym.envs.capset.game import GAME as CAPSET
+    from discoverygym.envs.jobshop.game import GAME as JOBSHOP
+    from discoverygym.envs.tensor.game import GAME as TENSOR
+
+    return (BINPACKING, JOBSHOP, TENSOR, CAPSET)
+
+
+# The one list of games (`discoverygym.envs.game.Game`); every registry is derived from it.
+GAMES: tuple[Game, ...] = _games()
+
+ENV_SPECS: tuple[EnvSpecSummary, ...] = tuple(
+    EnvSpecSummary(id=game.env_id, entry_point=game.entry_point, description=game.description,
+                   vector_entry_point=game.vector_entry_point)
+    for game in GAMES
 )
+
+
+def get_game(name: str) -> Game:
+    """The game called `name` or registered as env id `name` (KeyError listing the known)."""
+    for game in GAMES:
+        if name in (game.name, game.env_id):
+            return game
+    raise KeyError(f"unknown game {name!r}; known: {', '.join(game.name for game in GAMES)}")
 
 
 def register_envs() -> None:

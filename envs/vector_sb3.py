@@ -33,14 +33,13 @@ import numpy as np
 from gymnasium.envs.registration import load_env_creator
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
+from discoverygym.envs import GAMES
+
 __all__ = ["SB3VecEnv", "VECTOR_ENTRY_POINTS", "make_sb3_vec_env", "make_vector_env"]
 
 # The native batched class of every registered game (what ENV_SPECS' vector_entry_point names).
 VECTOR_ENTRY_POINTS: dict[str, str] = {
-    "discoverygym/OnlineBinPacking-v0": "discoverygym.envs.binpacking.vector:OnlineBinPackingVectorEnv",
-    "discoverygym/JobShop-v0": "discoverygym.envs.jobshop.vector:JobShopVectorEnv",
-    "discoverygym/TensorDecomposition-v0": "discoverygym.envs.tensor.vector:TensorDecompositionVectorEnv",
-    "discoverygym/CapSet-v0": "discoverygym.envs.capset.vector:CapSetVectorEnv",
+    game.env_id: game.vector_entry_point for game in GAMES if game.vector_entry_point
 }
 
 

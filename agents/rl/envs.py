@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import discoverygym.envs  # noqa: F401  (registers the ids)
+import discoverygym.envs  # registers the ids; GAMES, the one list of games
 import gymnasium as gym
 import numpy as np
 from discoverygym.envs.binpacking.vector import TOPK_FEATURES, TOPK_GLOBALS, topk_views
@@ -28,12 +28,7 @@ from discoverygym.envs.contract import InvalidActionError
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
-GAMES_BY_ENV: dict[str, str] = {
-    "discoverygym/OnlineBinPacking-v0": "binpacking",
-    "discoverygym/JobShop-v0": "jobshop",
-    "discoverygym/TensorDecomposition-v0": "tensor",
-    "discoverygym/CapSet-v0": "capset",
-}
+GAMES_BY_ENV: dict[str, str] = {game.env_id: game.name for game in discoverygym.envs.GAMES}
 
 
 def game_of(env_id: str) -> str:

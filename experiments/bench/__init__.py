@@ -1,4 +1,5 @@
-"""Throughput benchmarks, one module per game, each with ``run(quick: bool) -> None``.
+"""Throughput benchmarks, one module per game of `discoverygym.envs.GAMES` (named after it) and
+the cross-game ones (``vector``, ``scaling``), each with ``run(quick: bool) -> None``.
 
 Every figure is printed next to a reference measured in the same run, as a ratio.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-BENCHMARKS: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "capset", "vector", "scaling")
+from discoverygym.envs import GAMES
+
+BENCHMARKS: tuple[str, ...] = (*(game.name for game in GAMES), "vector", "scaling")
 
 
 def rate(work: Callable[[], int], min_seconds: float = 1.0, repeats: int = 3) -> float:

@@ -1,7 +1,8 @@
 """One evaluation suite per game: which datasets, which agents, and how to score them.
 
-`compare` and `evaluate` are loops over suites; a game joins them by adding a module here
-that defines ``SUITE`` (an instance of `Suite`) and listing it in `GAMES`.
+`compare` and `evaluate` are loops over suites; every game of `discoverygym.envs.GAMES` has a
+module here, named after it, that defines ``SUITE`` (an instance of `Suite`). A suite takes its
+env id and dataset lists from the game's one definition (`Suite.definition`).
 """
 
 from __future__ import annotations
@@ -11,17 +12,35 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from discoverygym.agents.records import Record
+from discoverygym.envs import GAMES as _GAMES
 
-GAMES: tuple[str, ...] = ("binpacking", "jobshop", "tensor", "capset")
+# One suite module per game of `discoverygym.envs.GAMES`, named after the game.
+GAMES: tuple[str, ...] = tuple(game.name for game in _GAMES)
 
 
 class Suite(ABC):
     """How one game is evaluated."""
 
     game: str
-    env_id: str
-    default_datasets: tuple[str, ...] = ()
-    full_datasets: tuple[str, ...] = ()
+
+    @property
+    def definition(self):
+        """The game's one definition (`discoverygym.envs.game.Game`)."""
+        from discoverygym.envs import get_game
+
+        return get_game(self.game)
+
+    @property
+    def env_id(self) -> str:
+        return self.definition.env_id
+
+    @property
+    def default_datasets(self) -> tuple[str, ...]:
+        return self.definition.default_datasets
+
+    @property
+    def full_datasets(self) -> tuple[str, ...]:
+        return self.definition.full_datasets
 
     def datasets(self, full: bool = False) -> list[str]:
         """Dataset names `compare` runs: a documented default subset, or every set."""

@@ -35,15 +35,6 @@ from discoverygym.experiments.suites import (
     shipped_agents,
 )
 
-DEFAULT_DATASETS = ["or1", "or2", "or3", "or4", "weibull5k"]
-FULL_DATASETS = DEFAULT_DATASETS + [
-    "t60",
-    "weibull-5k:seed=0",
-    "weibull-10k:seed=0",
-    "weibull-100k:seed=0",
-    "uniform-120:seed=0",
-    "uniform-250:seed=0",
-]
 METRIC = "excess_pct"
 
 
@@ -51,10 +42,6 @@ class BinPackingSuite(Suite):
     """See the module docstring."""
 
     game = "binpacking"
-    env_id = "discoverygym/OnlineBinPacking-v0"
-
-    default_datasets = tuple(DEFAULT_DATASETS)
-    full_datasets = tuple(FULL_DATASETS)
 
     def agent_names(self) -> list[str]:
         return [*BINPACKING_AGENTS, "limit", *shipped_agents(self.game)]

@@ -32,7 +32,7 @@ from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.capset import CAPSET_AGENTS, KnownCapSetAgent, make_agent
 from discoverygym.agents.records import Record
 from discoverygym.envs.capset.bounds import best_known, gap_pct
-from discoverygym.envs.capset.datasets import DEFAULT_DATASETS, FULL_DATASETS, parse_dataset
+from discoverygym.envs.capset.datasets import parse_dataset
 from discoverygym.envs.capset.env import CapSetEnv
 from discoverygym.envs.capset.known import KNOWN_FILES
 from discoverygym.envs.capset.score import METRIC, score_cap_set
@@ -50,10 +50,6 @@ class CapSetSuite(Suite):
     """See the module docstring."""
 
     game = "capset"
-    env_id = "discoverygym/CapSet-v0"
-
-    default_datasets = DEFAULT_DATASETS
-    full_datasets = FULL_DATASETS
 
     def agent_names(self) -> list[str]:
         return [*CAPSET_AGENTS, "limit", *shipped_agents(self.game)]

@@ -31,7 +31,7 @@ from discoverygym.agents.heuristics.jobshop import RULES, CpSatAgent, rule_agent
 from discoverygym.agents.records import Record
 from discoverygym.envs.jobshop.checker import check_schedule, verified_gap_pct
 from discoverygym.envs.jobshop.env import JobShopEnv
-from discoverygym.envs.jobshop.instances import TAILLARD_SIZES, load_instance, resolve_dataset
+from discoverygym.envs.jobshop.instances import load_instance, resolve_dataset
 from discoverygym.experiments.suites import (
     Suite,
     evaluate_shipped_rl,
@@ -39,8 +39,6 @@ from discoverygym.experiments.suites import (
     shipped_agents,
 )
 
-DEFAULT_DATASETS = ["ft06", "ft10", "la-10x10", "taillard-15x15"]
-FULL_DATASETS = ["ft", "la", *TAILLARD_SIZES]
 METRIC = "gap_pct"
 CPSAT_TIME_LIMIT_S = 5.0
 CPSAT_WORKERS = 2
@@ -50,10 +48,6 @@ class JobShopSuite(Suite):
     """See the module docstring."""
 
     game = "jobshop"
-    env_id = "discoverygym/JobShop-v0"
-
-    default_datasets = tuple(DEFAULT_DATASETS)
-    full_datasets = tuple(FULL_DATASETS)
 
     def agent_names(self) -> list[str]:
         return [*RULES, "random", "cpsat", *shipped_agents(self.game)]

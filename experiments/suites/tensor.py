@@ -33,7 +33,7 @@ from discoverygym.agents.heuristics.tensor import (
     RandomTensorAgent,
 )
 from discoverygym.agents.records import Record, relative_gap_pct
-from discoverygym.envs.tensor.datasets import DEFAULT_DATASETS, FULL_DATASETS, parse_dataset
+from discoverygym.envs.tensor.datasets import parse_dataset
 from discoverygym.envs.tensor.env import TensorDecompositionEnv
 from discoverygym.envs.tensor.known import best_known_rank
 from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
@@ -49,10 +49,6 @@ class TensorSuite(Suite):
     """See the module docstring."""
 
     game = "tensor"
-    env_id = "discoverygym/TensorDecomposition-v0"
-
-    default_datasets = tuple(DEFAULT_DATASETS)
-    full_datasets = tuple(FULL_DATASETS)
 
     def agent_names(self) -> list[str]:
         return [*AGENTS, *(name for name, path in shipped_agents(self.game).items() if path.suffix == ".zip")]

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from discoverygym.experiments.bench import binpacking as bench
 from discoverygym.experiments.cli import app
 from discoverygym.experiments.suites import get_suite, shipped_agents
-from discoverygym.experiments.suites.binpacking import DEFAULT_DATASETS, FULL_DATASETS, SUITE
+from discoverygym.experiments.suites.binpacking import SUITE
+
+DEFAULT_DATASETS, FULL_DATASETS = list(SUITE.default_datasets), list(SUITE.full_datasets)
 
 
 def test_suite_is_registered_with_documented_sets_and_agents() -> None:
