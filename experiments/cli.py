@@ -10,6 +10,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from discoverygym.envs import GAMES
+
+GAME_NAMES = ", ".join(game.name for game in GAMES)  # the one list of games
+
 app = typer.Typer(
     help="Games from FunSearch and AlphaTensor for RL agents, solvers and LLM-evolved heuristics.",
     no_args_is_help=True,
@@ -58,7 +62,7 @@ def compare(
 
 @app.command()
 def bench(
-    game: Annotated[str, typer.Argument(help="binpacking, jobshop, tensor, capset, vector (batched envs and peers) or scaling (cost against size).")],
+    game: Annotated[str, typer.Argument(help=f"{GAME_NAMES}, vector (batched envs and peers) or scaling (cost against size).")],
     quick: Annotated[bool, typer.Option(help="Short measurement (for smoke tests).")] = False,
     table: Annotated[Optional[str], typer.Option(
         help="Only this table (vector: envs, peers, sb3 or training).")] = None,

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from discoverygym.envs import GAMES
+
 console = Console()
 
 
@@ -135,7 +137,7 @@ def evaluate_model_command(
     ],
     dataset: Annotated[list[str], typer.Option(help="Dataset name; repeat for several.")],
     game: Annotated[
-        str | None, typer.Option(help="Game (binpacking, jobshop, tensor, capset); implied by a model zip.")
+        str | None, typer.Option(help=f"Game ({', '.join(game.name for game in GAMES)}); implied by a model zip.")
     ] = None,
     samples: Annotated[
         int,

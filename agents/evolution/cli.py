@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from discoverygym.agents.evolution.games import GAMES as EVOLUTION_GAMES
 from discoverygym.agents.evolution.llm import LLMError
 from discoverygym.agents.tracking import report_trial_metrics
 
@@ -38,7 +39,7 @@ def _line(stats, budget: str) -> Text:
 
 
 def evolve(
-    env: Annotated[str, typer.Option("--env", help="Game: binpacking, jobshop or tensor.")] = "binpacking",
+    env: Annotated[str, typer.Option("--env", help=f"Game: {', '.join(EVOLUTION_GAMES)}.")] = "binpacking",
     llm: Annotated[str, typer.Option(help="An embedded model (qwen2.5-coder-0.5b, "
                                           "qwen2.5-coder-1.5b, gemma-270m), "
                                           "openai:<model>@<url> or openai-chat:<model>@<url>; key "
