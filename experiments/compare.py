@@ -19,6 +19,7 @@ from rich.table import Table
 
 from discoverygym.agents.records import COLUMNS, Record, write_csv, write_json
 from discoverygym.experiments import plots
+from discoverygym.experiments.evaluate import evaluate
 from discoverygym.experiments.suites import (
     GAMES,
     Suite,
@@ -171,7 +172,7 @@ def run_compare(
         task = progress.add_task("compare", total=len(jobs))
         for suite, dataset, agent in jobs:
             progress.update(task, description=f"{suite.game}: {agent} on {dataset}")
-            records += suite.evaluate(agent, dataset)
+            records += evaluate(agent, suite.game, dataset, suite=suite)  # the one scoring path
             write_csv(records, out_dir / "summary.csv")  # nothing lost on a crash
             progress.advance(task)
 

@@ -165,49 +165,7 @@ def evaluate_model_command(
 
 
 def _evaluate(agent: str, datasets: list[str], game: str | None, samples: int) -> list[Any]:
-    """The records of `evaluate`; ValueError/KeyError/FileNotFoundError name the bad input."""
-    from discoverygym.experiments.suites import GAMES, get_suite
+    """The records of `evaluate`: the one scoring path (`experiments.evaluate`) per dataset."""
+    from discoverygym.experiments.evaluate import evaluate
 
-    if samples < 0:
-        raise ValueError(f"--samples must be a positive number of rollouts, got {samples}")
-    if game is not None and game not in GAMES:
-        raise KeyError(f"unknown game {game!r} (--game); known games: {', '.join(GAMES)}")
-    if agent.endswith(".zip"):
-        from discoverygym.agents.rl.evaluate import evaluate_model, model_game
-
-        trained = model_game(agent)
-        if game is not None and game != trained:
-            raise ValueError(
-                f"{agent} was trained on {trained}, not --game {game}; "
-                f"drop --game or pass a {game} model"
-            )
-        records = []
-        for d in datasets:
-            records += evaluate_model(agent, d)
-            if samples:
-                records += evaluate_model(agent, d, samples=samples)
-        return records
-    if samples:
-        raise ValueError(f"--samples needs a model zip as --agent, not {agent!r}")
-    if not game:
-        raise KeyError("--game is required unless --agent is a model zip")
-    if agent.endswith(".py"):
-        check_program(Path(agent))
-    suite = get_suite(game)
-    return [r for d in datasets for r in suite.evaluate(agent, d)]
-
-
-def check_program(path: Path) -> None:
-    """Raise ValueError naming `path` and the line when the program is missing or does not parse."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no program at {path} (--agent)")
-    try:
-        compile(path.read_text(), str(path), "exec")
-    except SyntaxError as error:
-        where = f" at line {error.lineno}" if error.lineno else ""
-        raise ValueError(
-            f"{path} is not a valid Python program: {error.msg}{where} "
-            "(--agent expects an evolved program's .py)"
-        ) from None
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ValueError(f"{path} is not a Python source file: {error}") from None
+    return [record for d in datasets for record in evaluate(agent, game, d, samples=samples)]
