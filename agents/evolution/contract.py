@@ -7,7 +7,8 @@ alone; catching them here costs microseconds instead of a sandbox start:
   function of the right arity under another name is renamed (repair `renamed`);
 - **arguments**: as many required positional arguments as the seed, extra ones only with
   defaults;
-- **scalar return**: when the seed returns an array (`-> np.ndarray`), a `return` of a
+- **scalar return**: when the seed returns an array (`-> np.ndarray`), no `return` at all (a
+  reply cut at max tokens), or a `return` of a
   constant, of `float(...)`/`int(...)`/`len(...)`, of a whole-array reduction (`np.max(x)`,
   `x.sum()` without `axis`) or of a scalar argument (`item: float`) cannot be right;
 - **helpers**: top-level imports, constants and helper functions of the reply are moved into the
@@ -17,7 +18,7 @@ alone; catching them here costs microseconds instead of a sandbox start:
 
 `check_contract(code, seed, name)` returns a `Contract` (the function's normalised source and
 the repairs made) or raises `ContractError` whose `kind` (`wrong_name`, `wrong_arguments`,
-`scalar_return`, `syntax`) counts the failure.
+`no_return`, `scalar_return`, `syntax`) counts the failure.
 """
 
 from __future__ import annotations
@@ -163,7 +164,11 @@ def check_contract(code: str, seed: str, name: str) -> Contract:
     if _is_array(_annotation(seed_node.returns)):
         scalar_args = {a.arg for a, s in zip(main.args.args, seed_node.args.args, strict=False)
                        if _annotation(s.annotation) in ("float", "int")}
-        for statement in _own_returns(main):
+        returns = _own_returns(main)
+        if not returns:  # often a reply cut at max tokens: the function falls off its end
+            raise ContractError("no_return", f"{name} has no return statement; it must return "
+                                "an array with one entry per option")
+        for statement in returns:
             why = _scalar_return(statement.value, scalar_args)
             if why is not None:
                 raise ContractError("scalar_return", f"line {statement.lineno}: returns {why}; "

@@ -98,9 +98,10 @@ class Request:
 
 
 def template(seed: str, name: str) -> str:
-    """The function to write: the seed's signature and docstring, no body."""
-    doc = code.docstring(seed) or ""
-    return code.header(seed, name, doc.strip("\n")).rstrip() + "\n"
+    """The function to write: the seed's signature and the first line of its docstring (a small
+    model copies whatever docstring it is shown into every reply; the task says the rest)."""
+    doc = (code.docstring(seed) or "").strip().split("\n")[0]
+    return code.header(seed, name, doc).rstrip() + "\n"
 
 
 def describe_parent(index: int, program: Program, idea: str | None, metric: str) -> str:

@@ -98,12 +98,14 @@ def _idea(text: str, spans: list[tuple[int, int]]) -> str | None:
         idea = match.group(1)
     else:
         prose = outside.split("def ", 1)[0]
-        prose = re.sub(r"(?im)^\s*(here is|here's|sure|certainly)[^\n]*$", "", prose)
-        sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", prose.strip()) if s.strip()]
+        prose = re.sub(r"(?im)^\s*(here is|here's|sure|certainly|okay)\b[^\n]*$", "", prose)
+        prose = re.sub(r"(?m)^\s*(\d+[.)]|[-*#]+)\s+", "", prose)  # list markers, headings
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n", prose) if len(s.split()) >= 4]
         idea = sentences[0] if sentences else None
     if idea is None:
         return None
-    idea = " ".join(idea.replace("`", "").split()).strip(" :*#-")
+    idea = " ".join(idea.replace("`", "").replace("**", "").split()).strip(" :*#-")
+    idea = re.sub(r"(?i)^(idea|description|algorithm|new algorithm)\s*:\s*", "", idea)
     return idea[:MAX_IDEA_CHARS] or None
 
 
