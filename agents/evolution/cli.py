@@ -82,6 +82,9 @@ def evolve(
     population_size: Annotated[int, typer.Option(help="EoH: population size N.")] = 10,
     operators: Annotated[str, typer.Option(help="EoH: operators in turn, comma-separated "
                                                 "(e1, e2, m1, m2, m3).")] = "e1,e2,m1,m2",
+    init_samples: Annotated[int, typer.Option(help="EoH: i1 samples (a new algorithm from the "
+                                                   "task alone) before the operators; 0: start "
+                                                   "from the seed.")] = 0,
     tune: Annotated[bool, typer.Option(help="Tune the numeric constants of each new best "
                                             "program on train with optuna (either method).")] = False,
     tune_trials: Annotated[int, typer.Option(help="Sandboxed evaluations per tuned program.")] = 12,
@@ -119,7 +122,7 @@ def evolve(
             validation_datasets=tuple(validation) if validation else None,
             test_datasets=tuple(test) if test else None, seed_variants=seed_variants,
             method=method,
-            eoh=EoHConfig(population_size=population_size,
+            eoh=EoHConfig(population_size=population_size, init_samples=init_samples,
                           operators=tuple(op.strip() for op in operators.split(",") if op.strip())),
             tune=TuneConfig(trials=tune_trials, sampler=tune_sampler) if tune else None)
         backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,

@@ -10,8 +10,9 @@ either method writes the same `samples.jsonl` records and exports its best progr
   `i1` writes a first algorithm from the task alone; `e1` explores an idea different from the
   parents'; `e2` finds the parents' common backbone and builds a new idea on it; `m1` changes
   one parent's logic; `m2` changes its parameters; `m3` simplifies it against overfitting;
-- initialisation: the seed (with the game's one-sentence idea) and `i1` samples, until the
-  population holds `population_size` programs or `2 * population_size` `i1` samples were drawn;
+- initialisation: the seed (with the game's one-sentence idea), as in EoH's seeded runs and
+  FunSearch's start; optionally `i1` samples too, until the population holds
+  `population_size` programs or `init_samples` were drawn (EoH without a seed: 2N);
 - then the operators in turn; parents by rank (probability of rank r, from 0, proportional to
   1 / (r + N)); offspring wait in the next generation, and when `population_size` of them
   arrived the union is cut to the `population_size` best (survival);
@@ -77,7 +78,9 @@ class EoHConfig:
 
     population_size: int = 10
     operators: tuple[str, ...] = ("e1", "e2", "m1", "m2")
-    init_samples: int | None = None  # i1 samples at most (None: 2 * population_size)
+    # i1 samples at the start: 0 starts from the game's seed (EoH's seeded runs; the same start
+    # as FunSearch's), None draws up to 2 * population_size (EoH's unseeded initialisation).
+    init_samples: int | None = 0
 
     def __post_init__(self) -> None:
         if self.population_size < 2:
@@ -123,6 +126,8 @@ def build_messages(task: str, function_template: str, operator: Operator,
     parts.append("1. First, describe your new algorithm and its main steps in one sentence, "
                  "inside braces {}.\n2. Next, implement it as this Python function (same name "
                  f"and arguments):\n```python\n{function_template}```\n"
+                 "Reply in exactly this format:\n{One sentence describing the algorithm.}\n"
+                 f"```python\n{function_template.splitlines()[0]}\n    ...\n```\n"
                  "Do not give additional explanations.")
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
 
