@@ -85,6 +85,9 @@ def evolve(
     init_samples: Annotated[int, typer.Option(help="EoH: i1 samples (a new algorithm from the "
                                                    "task alone) before the operators; 0: start "
                                                    "from the seed.")] = 0,
+    reject_behavioural_duplicates: Annotated[bool, typer.Option(
+        help="FunSearch: keep a valid program with the same per-input scores as one on its "
+             "island out of the database (and so out of prompts).")] = True,
     tune: Annotated[bool, typer.Option(help="Tune the numeric constants of each new best "
                                             "program on train with optuna (either method).")] = False,
     tune_trials: Annotated[int, typer.Option(help="Sandboxed evaluations per tuned program.")] = 12,
@@ -115,7 +118,8 @@ def evolve(
                 functions_per_prompt=functions_per_prompt, num_islands=islands,
                 reset_period=reset_period, cluster_sampling_temperature_init=temperature_init,
                 cluster_sampling_temperature_period=temperature_period,
-                reset_every_samples=reset_every_samples),
+                reset_every_samples=reset_every_samples,
+                reject_behavioural_duplicates=reject_behavioural_duplicates),
             samples_per_prompt=samples_per_prompt, seed=seed, checkpoint_every_s=checkpoint_every,
             limits=SandboxLimits(timeout_s=timeout, memory_mb=memory_mb),
             train_datasets=tuple(train) if train else None,

@@ -295,7 +295,8 @@ class Evolution:
         tuned = {"sample": self.next_id, "time": time.time(), "island": record["island"],
                  "parents": [record["sample"]], "prompt": None, "completion": None,
                  "origin": "tune", "tuned_from": record["sample"], "tune_trials": outcome.trials,
-                 "params": outcome.params, "llm_seconds": 0.0, "tokens": None,
+                 "params": outcome.params, "llm_seconds": 0.0,
+                 "tokens": {"prompt": 0, "completion": 0},  # no LLM call: trials are eval compute
                  "source": outcome.source, "ok": False, "score": None, "scores": {}, "error": None}
         self.database.mark_seen(outcome.source)
         self._finish_sample(tuned, outcome.result)
