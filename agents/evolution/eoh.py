@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +259,8 @@ class EoHEvolution(Evolution):
                 "openai-chat:<model>@<url>")
         self.eoh = config.eoh or EoHConfig()
         self.template = template(spec.seed, spec.function_name)
+        # The seed's equivalent variants play alike: the population would keep only one.
+        config = replace(config, seed_variants=False)
         super().__init__(spec, llm, run_dir, config, executor, resume=resume)
         seed_idea = spec.seed_idea or "The seed heuristic given with the task."
         for variant in spec.seeds():
