@@ -19,7 +19,9 @@ either method writes the same `samples.jsonl` records and exports its best progr
 - an offspring with the same score signature as a member or a waiting offspring is a
   behavioural duplicate and is not kept (EoH dedupes by objective value);
 - before evaluation, `replies.parse_reply` takes the idea and the code out of the reply and
-  `contract.check_contract` checks and repairs the function; failures are counted by kind.
+  `contract.check_contract` checks and repairs the function; failures are counted by kind;
+- a reply with no code (small models often stop after the idea) gets `follow_ups` more turns
+  of the same conversation asking for the code (EoH itself re-asks the whole prompt).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ OPERATORS: dict[str, Operator] = {op.name: op for op in (
                       "that the algorithm generalises better."),
 )}
 
+FOLLOW_UP = ("Now implement your algorithm as the complete Python function `{signature}` in "
+             "one ```python code block.")
 SYSTEM = ("You design heuristics and write correct, vectorised Python with numpy (available as "
           "np). Answer with one sentence describing your algorithm inside braces {like this}, "
           "then the complete function in one ```python code block, and nothing else.")
@@ -81,6 +85,9 @@ class EoHConfig:
     # i1 samples at the start: 0 starts from the game's seed (EoH's seeded runs; the same start
     # as FunSearch's), None draws up to 2 * population_size (EoH's unseeded initialisation).
     init_samples: int | None = 0
+    # A reply with an idea but no code gets this many follow-up calls asking for the code (the
+    # conversation continues, so the prompt is not evaluated again). EoH re-asks up to 3 times.
+    follow_ups: int = 1
 
     def __post_init__(self) -> None:
         if self.population_size < 2:
@@ -300,6 +307,7 @@ class EoHEvolution(Evolution):
             record = self._new_record(prompt, 0, [p.sample for p in request.parents], reply,
                                       llm_seconds, used, len(replies))
             record.update(method="eoh", operator=request.operator)
+            reply = self._follow_up(request, reply, record)
             try:
                 parsed = parse_reply(reply, self.spec.function_name)
                 contract = check_contract(parsed.code, self.spec.seed, self.spec.function_name)
@@ -312,3 +320,31 @@ class EoHEvolution(Evolution):
             self._queue_candidate(record, contract.source, queue)
         if progress is not None:
             progress(self.stats)
+
+    def _follow_up(self, request: Request, reply: str, record: dict[str, Any]) -> str:
+        """`reply`, continued by up to `follow_ups` turns asking for the code while it has none
+        (the record keeps the turns; their time and tokens are counted as the run's LLM use)."""
+        signature = self.template.splitlines()[0].removeprefix("def ").rstrip(":")
+        turns = []
+        for _ in range(self.eoh.follow_ups):
+            try:
+                parse_reply(reply, self.spec.function_name)
+            except ReplyError as error:
+                if error.kind != "no_code":
+                    break
+            else:
+                break
+            messages = [*request.messages, {"role": "assistant", "content": reply},
+                        {"role": "user", "content": FOLLOW_UP.format(signature=signature)}]
+            answer = self._call_llm(lambda m=messages: self.llm.chat(m, 1))
+            if answer is None:
+                break
+            (more,), seconds, used = answer
+            turns.append(more)
+            record["llm_seconds"] = round(record["llm_seconds"] + seconds, 3)
+            if used is not None and record.get("tokens") is not None:
+                record["tokens"] = {k: record["tokens"].get(k, 0) + v for k, v in used.items()}
+            reply = f"{reply}\n\n{more}"
+        if turns:
+            record["follow_ups"] = turns
+        return reply

@@ -143,7 +143,7 @@ def test_bad_eoh_config_lists_the_operators():
 
 def test_eoh_search_end_to_end_with_failures_by_kind_and_resume(tmp_path):
     config = evolve_worker.config(evaluate_test=False, method="eoh",
-                                  eoh=EoHConfig(population_size=3, init_samples=2))
+                                  eoh=EoHConfig(population_size=3, init_samples=2, follow_ups=0))
     config.samples_per_prompt = 1
     llm = ScriptedChat(REPLIES)
     result = run_evolution("binpacking", llm, tmp_path, samples=8, config=config)
@@ -175,6 +175,21 @@ def test_eoh_search_end_to_end_with_failures_by_kind_and_resume(tmp_path):
     resumed = run_evolution("binpacking", ScriptedChat(REPLIES[:3]), tmp_path, samples=10,
                             resume=True, config=config)
     assert resumed.stats.samples == 10 and len(list(read_log(tmp_path))) == 10
+
+
+def test_a_reply_without_code_gets_a_follow_up_turn(tmp_path):
+    config = evolve_worker.config(evaluate_test=False, method="eoh")
+    config.samples_per_prompt = 1
+    code = "```python\ndef priority(item, bins):\n    return -(bins - item) ** 3 - bins\n```"
+    llm = ScriptedChat(["{Cube the slack.}", code])
+    result = run_evolution("binpacking", llm, tmp_path, samples=1, config=config)
+    (record,) = read_log(tmp_path)
+    assert record["ok"] and record["thought"] == "Cube the slack." and record["follow_ups"] == [code]
+    assert record["completion"] == "{Cube the slack.}" and result.stats.valid == 1
+    follow_up = llm.messages[1]
+    assert follow_up[:2] == llm.messages[0] and follow_up[2] == {"role": "assistant",
+                                                                "content": "{Cube the slack.}"}
+    assert "priority(item: float, bins: np.ndarray) -> np.ndarray" in follow_up[3]["content"]
 
 
 def test_eoh_needs_a_chat_model(tmp_path):
