@@ -86,7 +86,7 @@ def evolve(
                                                    "task alone) before the operators; 0: start "
                                                    "from the seed.")] = 0,
     reject_behavioural_duplicates: Annotated[bool, typer.Option(
-        help="FunSearch: keep a valid program with the same per-input scores as one on its "
+        "--reject-behavioural-duplicates/--keep-behavioural-duplicates", help="FunSearch: keep a valid program with the same per-input scores as one on its "
              "island out of the database (and so out of prompts).")] = True,
     tune: Annotated[bool, typer.Option(help="Tune the numeric constants of each new best "
                                             "program on train with optuna (either method).")] = False,
