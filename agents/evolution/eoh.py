@@ -115,7 +115,10 @@ def template(seed: str, name: str) -> str:
 
 
 def describe_parent(index: int, program: Program, idea: str | None, metric: str) -> str:
-    source = code.normalise(program.source, code.function_node(program.source).name)
+    try:
+        source = code.normalise(program.source, code.function_node(program.source).name)
+    except code.ProgramError:  # CPython 3.11 may fail to re-parse a stored long expression
+        source = program.source.strip()
     return (f"No. {index} algorithm (score {program.score:.4f}; {metric}; higher is better):\n"
             f"Idea: {idea or '(not stated)'}\n```python\n{source}\n```\n")
 

@@ -187,7 +187,10 @@ def tune_program(source: str, score: float, submit: Callable[[str], Future],
     import optuna
     from optuna.trial import TrialState
 
-    found = literals(source, config.max_params)
+    try:
+        found = literals(source, config.max_params)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
+        found = []  # a program CPython 3.11 fails to re-parse (see database._renders): untuned
     if not found:
         return TuneOutcome(None, None, {}, 0, 0.0, None)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

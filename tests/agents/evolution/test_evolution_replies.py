@@ -122,3 +122,17 @@ def test_contract_keeps_array_returns():
                  "def inner():\n        return 0\n    return bins * inner()"):
         source = f"def priority(item, bins, scale=1.0):\n    {body}\n"
         assert check_contract(source, SEED, "priority").source.startswith("def priority(")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("def priority(item, bins):\n return float np.max\0[]=-+")),
+               max_size=200))
+def test_contract_on_any_text_returns_a_parsing_function_or_a_kind(text):
+    try:
+        contract = check_contract(text, SEED, "priority")
+    except ContractError as error:
+        assert error.kind in ("syntax", "wrong_name", "wrong_arguments", "no_return",
+                              "scalar_return")
+    else:
+        (node,) = ast.parse(contract.source).body
+        assert isinstance(node, ast.FunctionDef) and node.name == "priority"
