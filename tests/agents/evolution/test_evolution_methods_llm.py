@@ -27,7 +27,7 @@ def test_short_real_run_of_each_method(method, tmp_path):
     backend = LlamaCppBackend(model="qwen2.5-coder-0.5b", n_ctx=1024,
                               sampling=SamplingConfig(max_tokens=32, seed=0))
     config = evolve_worker.config(evaluate_test=False, method=method,
-                                  eoh=EoHConfig(population_size=2))
+                                  eoh=EoHConfig(population_size=2, follow_ups=0))
     config.samples_per_prompt = 1
     result = run_evolution("binpacking", backend, tmp_path, samples=1, config=config)
     records = list(read_log(tmp_path))
