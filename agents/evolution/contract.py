@@ -10,9 +10,11 @@ alone; catching them here costs microseconds instead of a sandbox start:
 - **scalar return**: when the seed returns an array (`-> np.ndarray`), no `return` at all (a
   reply cut at max tokens), or a `return` of a
   constant, of `float(...)`/`int(...)`/`len(...)`, of a whole-array reduction (`np.max(x)`,
-  `x.sum()` without `axis`) or of a scalar argument (`item: float`) cannot be right;
+  `x.sum()` without `axis`), of a scalar argument (`item: float`) or of arithmetic on these
+  only (`np.max(bins) - item`) cannot be right;
 - **helpers**: top-level imports, constants and helper functions of the reply are moved into the
-  function's body (repair `inlined`), since only the function is kept;
+  function's body (repair `inlined`), since only the function is kept (`from m import *`,
+  legal only at module level, is dropped);
 - **in-place mutation**: an array argument assigned into (`bins[i] = ...`, `bins -= item`,
   `bins.sort()`) is copied first (repair `copied`), so the caller's array is never changed.
 
@@ -104,6 +106,13 @@ def _scalar_return(value: ast.expr | None, scalar_args: set[str]) -> str | None:
                 return f"`np.{func.attr}(...)` without an axis" if len(value.args) <= 1 else None
             if not value.args:  # x.sum(), x.max(): a whole-array reduction
                 return f"`.{func.attr}()` without an axis"
+    if isinstance(value, ast.UnaryOp):
+        return _scalar_return(value.operand, scalar_args)
+    if isinstance(value, ast.BinOp):  # np.max(bins) - item: scalar op scalar
+        left = _scalar_return(value.left, scalar_args)
+        right = _scalar_return(value.right, scalar_args)
+        if left is not None and right is not None:
+            return f"`{ast.unparse(value)}` (scalar operands only)"
     return None
 
 
@@ -179,7 +188,9 @@ def check_contract(code: str, seed: str, name: str) -> Contract:
             and isinstance(body[0].value.value, str):
         body = body[1:] or [ast.Pass()]
     moved = [n for n in module.body if n is not main and isinstance(
-        n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign))]
+        n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign, ast.AnnAssign))
+        and not (isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names))]
+    # (`from m import *` is legal only at module level: dropped, as numpy is there as np.)
     if moved:
         repairs.append("inlined")
     arrays = {a.arg for a, s in zip(main.args.args, seed_node.args.args, strict=False)

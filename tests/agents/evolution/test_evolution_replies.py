@@ -92,6 +92,12 @@ def test_contract_renames_a_single_fitting_function_and_inlines_helpers():
         ["Import", "Assign", "FunctionDef"]
 
 
+def test_contract_drops_star_imports_legal_only_at_module_level():
+    code = "from typing import *\nimport math\ndef priority(item, bins):\n    return -(bins - item)\n"
+    contract = check_contract(code, SEED, "priority")
+    assert "import *" not in contract.source and "import math" in contract.source
+
+
 def test_contract_copies_an_array_argument_changed_in_place():
     contract = check_contract("def priority(item, bins):\n    bins -= item\n    return -bins\n",
                               SEED, "priority")
@@ -109,6 +115,9 @@ def test_contract_copies_an_array_argument_changed_in_place():
     ("def priority(item, bins):\n    if item > 1:\n        return (bins - item).sum()\n    return bins\n",
      "scalar_return"),
     ("def priority(item, bins):\n    return float(item)\n", "scalar_return"),
+    ("def priority(item, bins):\n    return np.max(bins) - item\n", "scalar_return"),  # seen
+    ("def priority(item, bins):\n    return -(2.0 * item)\n", "scalar_return"),
+    ("def priority(item, bins):\n    x = bins - item\n", "no_return"),
 ])
 def test_contract_rejects_with_the_failure_kind(code, kind):
     with pytest.raises(ContractError) as error:
@@ -119,6 +128,7 @@ def test_contract_rejects_with_the_failure_kind(code, kind):
 def test_contract_keeps_array_returns():
     for body in ("return np.max(bins) - bins", "return np.maximum(bins, item)",
                  "return (bins - item).max(axis=0) - bins", "return max(bins - item, 0) * bins",
+                 "return -(bins - item)", "return np.max(bins) - bins + 2.0 * item",
                  "def inner():\n        return 0\n    return bins * inner()"):
         source = f"def priority(item, bins, scale=1.0):\n    {body}\n"
         assert check_contract(source, SEED, "priority").source.startswith("def priority(")
