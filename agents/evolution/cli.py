@@ -32,7 +32,7 @@ def _line(stats, budget: str) -> Text:
 
     return Text(
         f"samples {stats.samples}{budget}  valid {100 * stats.valid_fraction:5.1f}%  "
-        f"dup {stats.duplicates}  best train {fmt(stats.best_train)}  "
+        f"dup {stats.duplicates}+{getattr(stats, 'behavioural_duplicates', 0)}  best train {fmt(stats.best_train)}  "
         f"best validation {fmt(stats.best_validation)} (seed {fmt(stats.seed_validation)})  "
         f"{stats.samples_per_s:.2f} samples/s"
     )
@@ -81,6 +81,22 @@ def evolve(
     allow_weak_sandbox: Annotated[bool, typer.Option(
         "--allow-weak-sandbox", help="Run even where the machine refuses a sandbox layer "
                                      "(printed and recorded in the run's sandbox.json).")] = False,
+    method: Annotated[str, typer.Option(help="funsearch (completion prompts, any model) or eoh "
+                                             "(Evolution of Heuristics: chat prompts with ideas "
+                                             "and operators, instruct models).")] = "funsearch",
+    population_size: Annotated[int, typer.Option(help="EoH: population size N.")] = 10,
+    operators: Annotated[str, typer.Option(help="EoH: operators in turn, comma-separated "
+                                                "(e1, e2, m1, m2, m3).")] = "e1,e2,m1,m2",
+    init_samples: Annotated[int, typer.Option(help="EoH: i1 samples (a new algorithm from the "
+                                                   "task alone) before the operators; 0: start "
+                                                   "from the seed.")] = 0,
+    reject_behavioural_duplicates: Annotated[bool, typer.Option(
+        "--reject-behavioural-duplicates/--keep-behavioural-duplicates", help="FunSearch: keep a valid program with the same per-input scores as one on its "
+             "island out of the database (and so out of prompts).")] = True,
+    tune: Annotated[bool, typer.Option(help="Tune the numeric constants of each new best "
+                                            "program on train with optuna (either method).")] = False,
+    tune_trials: Annotated[int, typer.Option(help="Sandboxed evaluations per tuned program.")] = 12,
+    tune_sampler: Annotated[str, typer.Option(help="Tuning optimiser: tpe or cmaes.")] = "tpe",
 ) -> None:
     """Evolve a game's priority function with an LLM (FunSearch), sandboxed and resumable."""
     if run_dir is None:
@@ -94,7 +110,9 @@ def evolve(
     from discoverygym.agents.evolution.games import get_game
     from discoverygym.agents.evolution.llm import SamplingConfig, make_backend
     from discoverygym.agents.evolution.sandbox import SandboxLimits
-    from discoverygym.agents.evolution.search import Evolution, EvolutionConfig
+    from discoverygym.agents.evolution.eoh import EoHConfig
+    from discoverygym.agents.evolution.search import EvolutionConfig, make_evolution
+    from discoverygym.agents.evolution.tune import TuneConfig
 
     if samples is None and minutes is None:
         raise typer.BadParameter("give a budget: --samples N and/or --minutes M")
@@ -106,17 +124,22 @@ def evolve(
                 functions_per_prompt=functions_per_prompt, num_islands=islands,
                 reset_period=reset_period, cluster_sampling_temperature_init=temperature_init,
                 cluster_sampling_temperature_period=temperature_period,
-                reset_every_samples=reset_every_samples),
+                reset_every_samples=reset_every_samples,
+                reject_behavioural_duplicates=reject_behavioural_duplicates),
             samples_per_prompt=samples_per_prompt, seed=seed, checkpoint_every_s=checkpoint_every,
             limits=SandboxLimits(timeout_s=timeout, memory_mb=memory_mb),
             train_datasets=tuple(train) if train else None,
             validation_datasets=tuple(validation) if validation else None,
-            test_datasets=tuple(test) if test else None, seed_variants=seed_variants)
+            test_datasets=tuple(test) if test else None, seed_variants=seed_variants,
+            method=method,
+            eoh=EoHConfig(population_size=population_size, init_samples=init_samples,
+                          operators=tuple(op.strip() for op in operators.split(",") if op.strip())),
+            tune=TuneConfig(trials=tune_trials, sampler=tune_sampler) if tune else None)
         backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,
                                                    temperature=llm_temperature, seed=seed),
                                threads=llm_threads, prompt_lookup=prompt_lookup)
-        evolution = Evolution(spec, backend, run_dir, config,
-                              make_executor(executor, workers, ray_address), resume=resume)
+        evolution = make_evolution(spec, backend, run_dir, config,
+                                   make_executor(executor, workers, ray_address), resume=resume)
     except (KeyError, ValueError, FileExistsError, ImportError) as error:
         raise typer.BadParameter(str(error.args[0] if error.args else error)) from None
     sandbox_file = Path(run_dir) / "sandbox.json"
@@ -129,7 +152,8 @@ def evolve(
         tracker = WandbTracker(run_dir, {"game": env, "llm": backend.name, "seed": seed,
                                          "database": asdict(config.database),
                                          "samples_per_prompt": samples_per_prompt,
-                                         "sandbox": sandbox}, wandb_project)
+                                         "sandbox": sandbox, "method": method, "tune": tune},
+                                         wandb_project)
     budget = f"/{samples}" if samples else ""
     with Live(Text("starting: scoring the seed program..."), console=console,
               refresh_per_second=4, transient=False) as live:

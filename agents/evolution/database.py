@@ -10,6 +10,11 @@ Follows `funsearch/implementation/programs_database.py` (Romera-Paredes et al., 
   ends with the header of `priority_v{k}` for the LLM to complete;
 - every `reset_period` seconds the weaker half of the islands is wiped and reseeded with the
   best program of a random surviving island.
+One addition for throughput (`reject_behavioural_duplicates`, on by default): a program with
+the same score signature as one already on its island is not stored. It would join its twin's
+cluster, which keeps its score and so its chance of being drawn, and only compete with it for
+the cluster's place in a prompt; kept out, the island's prompts stay on the programs it
+already had (the seed's formulations among them).
 The whole state is a JSON-able dict (`to_dict` / `from_dict`) for atomic checkpoints.
 """
 
@@ -34,6 +39,7 @@ class DatabaseConfig:
     cluster_sampling_temperature_period: int = 30_000
     program_temperature: float = 1.0
     reset_every_samples: int = 0
+    reject_behavioural_duplicates: bool = True
 
     def __post_init__(self) -> None:
         if self.num_islands < 1 or self.functions_per_prompt < 1:
@@ -164,14 +170,21 @@ class ProgramDatabase:
     def mark_seen(self, source: str) -> None:
         self.seen.add(code.source_hash(source, self.function_name))
 
-    def register(self, program: Program, island: int | None) -> None:
-        """Add `program` to `island` (None: every island, as for the seed)."""
+    def register(self, program: Program, island: int | None) -> bool:
+        """Add `program` to `island` (None: every island, as for the seed).
+
+        Returns False when it was kept out as a behavioural duplicate (module docstring).
+        """
         self.mark_seen(program.source)
+        if (island is not None and self.config.reject_behavioural_duplicates
+                and program.signature() in self.islands[island].clusters):
+            return False
         targets = range(len(self.islands)) if island is None else [island]
         for index in targets:
             self.islands[index].register(program)
             if self.best[index] is None or program.score > self.best[index].score:
                 self.best[index] = program
+        return True
 
     def best_program(self) -> Program | None:
         candidates = [p for p in self.best if p is not None]

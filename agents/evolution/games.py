@@ -32,6 +32,15 @@ class GameSpec:
     # different code to vary, not from one line copied ten times.
     seed_variants: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    # The task in words and the seed's idea in one sentence, for chat-mode searches (EoH).
+    task: str = ""
+    seed_idea: str = ""
+
+    def describe(self) -> str:
+        """The task in words (the preamble's docstring when no `task` is written)."""
+        if self.task:
+            return self.task
+        return self.preamble.split('"""')[1].strip() if '"""' in self.preamble else self.name
 
     def seeds(self) -> tuple[str, ...]:
         """The seed followed by its equivalent variants."""
@@ -87,6 +96,14 @@ BINPACKING = GameSpec(
     timeout_s=120.0,
     agent_factory="discoverygym.agents.evolution.scorers:binpacking_agent",
     seed_variants=BINPACKING_SEED_VARIANTS,
+    task="I need a priority function for online one-dimensional bin packing. Items arrive one "
+         "at a time and each must be packed at once; every bin has the same capacity. The item "
+         "goes into the bin with the highest priority among the bins it fits in, empty bins "
+         "included. The goal is to use as few bins as possible. `item` is the item's size (a "
+         "float) and `bins` a numpy array of the remaining capacities of the bins the item "
+         "fits in (an empty bin has the full capacity left); return a numpy array of the same shape with one priority per "
+         "bin, and do not modify `bins`.",
+    seed_idea="Best fit: put the item in the bin that it leaves with the least space.",
 )
 
 JOBSHOP_PREAMBLE = '''"""Finds a dispatching rule for job-shop scheduling: a score per job, the best job goes next."""
@@ -129,6 +146,13 @@ JOBSHOP = GameSpec(
            "(generated instances: to the trivial lower bound)",
     timeout_s=120.0,
     agent_factory="discoverygym.agents.evolution.scorers:jobshop_agent",
+    task="I need a dispatching rule for job-shop scheduling: whenever a machine can start an "
+         "operation, the unfinished job with the highest priority goes next. The goal is the "
+         "shortest makespan. `job_features` is a numpy array (num_jobs, 8) and "
+         "`machine_features` a numpy array (num_machines, 4), described in the function's "
+         "docstring; return a numpy array of shape (num_jobs,), one priority per job "
+         "(finished jobs have remaining_ops == 0 and are never chosen).",
+    seed_idea="Among the jobs that can start earliest, prefer the one with the most work left.",
 )
 
 TENSOR_PREAMBLE = '''"""Finds a proposal rule for flip-graph random walks (Kauers & Moosbauer) that lower the rank
@@ -175,6 +199,14 @@ TENSOR = GameSpec(
     metric="minus the mean over walks of (rank reached + fraction of the flip attempts used)",
     timeout_s=120.0,
     agent_factory="discoverygym.agents.evolution.scorers:tensor_agent",
+    task="I need a proposal rule for flip-graph random walks that lower the rank of matrix "
+         "multiplication schemes (Kauers and Moosbauer). Each step the rule proposes one flip "
+         "`Flip(i, j, mode, lam)` of term j against term i over their shared factor in `mode`, "
+         "or None to skip; the walk keeps the flips that are legal and reductions happen when "
+         "terms cancel. The goal is to reach a lower rank in fewer attempts. `state` is read "
+         "only (terms, ids, groups, keys, rank, flips_since_improvement, field) and `rng` a "
+         "random.Random.",
+    seed_idea="Pick a random term and mode, then a random partner sharing that factor, random sign.",
 )
 
 CAPSET_PREAMBLE = '''"""Finds large cap sets (sets of vectors in F_3^n with no three distinct members on a line)."""
@@ -210,6 +242,14 @@ CAPSET = GameSpec(
     metric="minus the mean gap in percent of the cap set size to the best known size",
     timeout_s=120.0,
     agent_factory="discoverygym.agents.evolution.scorers:capset_agent",
+    task="I need a priority function for building large cap sets: sets of vectors of F_3^n (tuples "
+         "of n values in {0, 1, 2}) with no three distinct members a, b, c on a line "
+         "(a + b + c = 0 mod 3 in every coordinate). A greedy construction repeatedly adds the "
+         "vector of highest priority among those not yet blocked; adding a vector blocks every "
+         "vector that would complete a line with it and a member. `priority(el, n)` gets one "
+         "vector `el` (a tuple of ints) and the dimension `n`, and returns a float. The goal is "
+         "the largest set.",
+    seed_idea="Every vector has the same priority (the construction then adds them in order).",
 )
 
 GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (BINPACKING, JOBSHOP, TENSOR, CAPSET)}

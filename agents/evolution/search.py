@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from discoverygym.agents.evolution import code
 from discoverygym.agents.evolution.checkpoint import load_checkpoint, save_checkpoint
@@ -45,6 +45,10 @@ from discoverygym.agents.evolution.samplelog import (
 from discoverygym.agents.evolution.sandbox import EvalResult, SandboxLimits, evaluate_program
 from discoverygym.agents.runfiles import private_dir
 
+if TYPE_CHECKING:
+    from discoverygym.agents.evolution.eoh import EoHConfig
+    from discoverygym.agents.evolution.tune import TuneConfig
+
 
 @dataclass
 class EvolutionConfig:
@@ -61,6 +65,9 @@ class EvolutionConfig:
     evaluate_test: bool = True
     seed_variants: bool = True  # spread the game's equivalent seed formulations over the islands
     max_llm_failures: int = 3  # consecutive failed LLM calls (each retried by the backend) end the run
+    method: str = "funsearch"  # "funsearch" (completion prompts) or "eoh" (chat, eoh.py)
+    eoh: EoHConfig | None = None  # EoH's knobs (None: eoh.EoHConfig's defaults)
+    tune: TuneConfig | None = None  # tune the constants of each new best on train (tune.py)
 
 
 @dataclass
@@ -80,6 +87,10 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     last_error: str | None = None
+    behavioural_duplicates: int = 0  # valid, but the same score signature as a stored program
+    failures: dict[str, int] = field(default_factory=dict)  # failed samples by kind
+    tune_trials: int = 0  # sandboxed evaluations spent tuning constants (compute, not samples)
+    tuned: int = 0  # tuned programs that beat their original on train (logged as samples)
 
     @property
     def valid_fraction(self) -> float:
@@ -129,11 +140,21 @@ class Evolution:
             orphan = self.run_dir / "samples.jsonl"
             if orphan.exists():  # killed before its first checkpoint: keep it aside
                 orphan.rename(orphan.with_name(f"samples.orphan-{int(time.time())}.jsonl"))
-            self.database = ProgramDatabase(config.database, spec.preamble, spec.function_name,
-                                            seed=config.seed, docstring=code.docstring(spec.seed))
+            self.database = self._new_database()
         self.log = SampleLog(self.run_dir)
         if checkpoint is not None:
             self.checkpoint()  # the reconciled counts, at once
+
+    # --- the method's population (a subclass such as eoh.EoHEvolution brings its own) -----
+    def _new_database(self) -> Any:
+        return ProgramDatabase(self.config.database, self.spec.preamble, self.spec.function_name,
+                               seed=self.config.seed, docstring=code.docstring(self.spec.seed))
+
+    def _database_from_dict(self, data: dict[str, Any]) -> Any:
+        if data.get("kind", "funsearch") != "funsearch":
+            raise ValueError(f"{self.run_dir} holds a run of method {data['kind']!r}; resume it "
+                             f"with --method {data['kind']}")
+        return ProgramDatabase.from_dict(data)
 
     # --- evaluation helpers ---------------------------------------------------------------
     def _datasets(self, split: str) -> tuple[str, ...]:
@@ -157,7 +178,7 @@ class Evolution:
     def _restore(self, state: dict[str, Any]) -> None:
         if state["game"] != self.spec.name:
             raise ValueError(f"checkpoint is for game {state['game']!r}, not {self.spec.name!r}")
-        self.database = ProgramDatabase.from_dict(state["database"])
+        self.database = self._database_from_dict(state["database"])
         self.stats = Stats(**state["stats"])
         self.best = state["best"]
         self._elapsed_before = state["elapsed_s"]
@@ -239,10 +260,12 @@ class Evolution:
             "compute": {"llm_samples": self.stats.samples, "llm_seconds": round(self.stats.llm_s, 1),
                         "llm_tokens": self.stats.prompt_tokens + self.stats.completion_tokens,
                         "eval_seconds": round(self.stats.eval_s, 1),
+                        "tune_trials": self.stats.tune_trials,
                         "cpu_seconds": round(self.stats.llm_s + self.stats.eval_s, 1)},
         })
 
     def _finish_sample(self, record: dict[str, Any], result: EvalResult | None) -> None:
+        new_best_train = False
         if result is not None:
             record.update(ok=result.ok, score=result.score, scores=result.scores,
                           error=result.error, eval_seconds=round(result.seconds, 3))
@@ -250,23 +273,60 @@ class Evolution:
             if result.ok:
                 self.stats.valid += 1
                 program = Program(record["source"], result.score, result.scores, record["sample"])
-                self.database.register(program, record["island"])
+                if self.database.register(program, record["island"]) is False:
+                    record["duplicate"] = "behaviour"  # valid, but kept out of the prompts
+                    self.stats.behavioural_duplicates += 1
                 if self.stats.best_train is None or result.score > self.stats.best_train:
                     self.stats.best_train = result.score
+                    new_best_train = True
                     validation = self._evaluate(record["source"], "validation")
                     record["validation"] = validation.score
                     if self._consider_best(record["source"], record["sample"], result, validation):
                         record["improved"] = True
             else:
                 self.stats.last_error = truncate_error(result.error)
+                record.setdefault("failure", "timeout" if str(result.error).startswith("timeout")
+                                  else "evaluation")
         elif record.get("error"):
             self.stats.last_error = truncate_error(record["error"])
+            record.setdefault("failure", "duplicate" if record.get("duplicate") else "unparsable")
+        if record.get("failure"):
+            self.stats.failures[record["failure"]] = self.stats.failures.get(record["failure"], 0) + 1
         self.stats.samples += 1
         self.log.append(record)
         self.log_lines += 1
         self.stats.elapsed_s = self._elapsed()
         if record.get("improved") or time.time() - self._last_checkpoint >= self.config.checkpoint_every_s:
             self.checkpoint()
+        if new_best_train and self.config.tune is not None and record.get("origin") != "tune":
+            self._tune(record)
+
+    def _tune(self, record: dict[str, Any]) -> None:
+        """Tune the constants of `record`'s program on train; log the tuned one if better."""
+        from discoverygym.agents.evolution.tune import tune_program
+
+        assert self.config.tune is not None
+        outcome = tune_program(
+            record["source"], record["score"],
+            lambda source: self.executor.submit(
+                evaluate_program, source, self.spec.name, "train", limits=self.config.limits,
+                datasets=self._datasets("train")),
+            self.config.tune, seed=self.config.seed + record["sample"],
+            parallel=self.executor.workers)
+        self.stats.tune_trials += outcome.trials
+        self.stats.eval_s += outcome.eval_seconds
+        if outcome.result is None:
+            return
+        self.stats.tuned += 1
+        self.next_id += 1
+        tuned = {"sample": self.next_id, "time": time.time(), "island": record["island"],
+                 "parents": [record["sample"]], "prompt": None, "completion": None,
+                 "origin": "tune", "tuned_from": record["sample"], "tune_trials": outcome.trials,
+                 "params": outcome.params, "llm_seconds": 0.0,
+                 "tokens": {"prompt": 0, "completion": 0},  # no LLM call: trials are eval compute
+                 "source": outcome.source, "ok": False, "score": None, "scores": {}, "error": None}
+        self.database.mark_seen(outcome.source)
+        self._finish_sample(tuned, outcome.result)
 
     def run(self, samples: int | None = None, minutes: float | None = None,
             progress: Callable[[Stats], None] | None = None) -> EvolutionResult:
@@ -322,10 +382,33 @@ class Evolution:
         except code.ProgramError as error:  # nothing on the drawn island renders: draw again
             self.stats.last_error = f"prompt: {error}"
             return
+        answer = self._call_llm(lambda: self.llm.sample(prompt.text, self.config.samples_per_prompt))
+        if answer is None:
+            return
+        completions, llm_seconds, used = answer
+        for completion in completions:
+            if not may_sample():
+                break
+            record = self._new_record(prompt.text, prompt.island, prompt.parents, completion,
+                                      llm_seconds, used, len(completions))
+            try:
+                source = code.trim_completion(prompt.header, completion, self.spec.function_name)
+            except code.ProgramError as error:
+                record["error"] = f"unparsable completion: {error}"
+                self._finish_sample(record, None)
+                continue
+            self._queue_candidate(record, source, queue)
+        if progress is not None:
+            progress(self.stats)
+
+    def _call_llm(self, call: Callable[[], list[str]]
+                  ) -> tuple[list[str], float, dict[str, int] | None] | None:
+        """Run one LLM call under the run's failure policy: (texts, seconds per text, tokens
+        used or None when the backend does not count), or None after a passing failure."""
         t0 = time.perf_counter()
         tokens_before = dict(getattr(self.llm, "tokens", None) or {})
         try:
-            completions = self.llm.sample(prompt.text, self.config.samples_per_prompt)
+            texts = call()
         except Exception as error:  # noqa: BLE001 - a passing failure must not end the run
             self.stats.last_error = f"llm: {type(error).__name__}: {error}"
             self._llm_failures += 1
@@ -333,43 +416,39 @@ class Evolution:
                 raise LLMError(f"{self.llm.name}: {self._llm_failures} LLM calls in a row "
                                f"failed; last: {type(error).__name__}: {error}") from error
             time.sleep(1.0)
-            return
+            return None
         self._llm_failures = 0
         self.stats.llm_s += time.perf_counter() - t0
-        llm_seconds = (time.perf_counter() - t0) / max(1, len(completions))
+        llm_seconds = (time.perf_counter() - t0) / max(1, len(texts))
         counted = getattr(self.llm, "tokens", None)  # None: the backend does not count tokens
         used = None if counted is None else {
             key: value - tokens_before.get(key, 0) for key, value in counted.items()}
         if used is not None:
             self.stats.prompt_tokens += used.get("prompt", 0)
             self.stats.completion_tokens += used.get("completion", 0)
-        for completion in completions:
-            if not may_sample():
-                break
-            self.next_id += 1
-            record = {"sample": self.next_id, "time": time.time(), "island": prompt.island,
-                      "parents": prompt.parents, "prompt": prompt.text, "completion": completion,
-                      "llm_seconds": round(llm_seconds, 3),
-                      "tokens": None if used is None else  # this sample's share of the call
-                      {k: round(v / max(1, len(completions)), 1) for k, v in used.items()},
-                      "source": None, "ok": False,
-                      "score": None, "scores": {}, "error": None}
-            try:
-                source = code.trim_completion(prompt.header, completion, self.spec.function_name)
-            except code.ProgramError as error:
-                record["error"] = f"unparsable completion: {error}"
-                self._finish_sample(record, None)
-                continue
-            record["source"] = source
-            if self.database.is_duplicate(source):
-                record.update(duplicate=True, error="duplicate of an earlier program")
-                self.stats.duplicates += 1
-                self._finish_sample(record, None)
-                continue
-            self.database.mark_seen(source)
-            queue.append(record)
-        if progress is not None:
-            progress(self.stats)
+        return texts, llm_seconds, used
+
+    def _new_record(self, prompt: str, island: int, parents: list[int], completion: str,
+                    llm_seconds: float, used: dict[str, int] | None, batch: int) -> dict[str, Any]:
+        """The log record of the next sample (id drawn here), before parsing or evaluation."""
+        self.next_id += 1
+        return {"sample": self.next_id, "time": time.time(), "island": island,
+                "parents": parents, "prompt": prompt, "completion": completion,
+                "llm_seconds": round(llm_seconds, 3),
+                "tokens": None if used is None else  # this sample's share of the call
+                {k: round(v / max(1, batch), 1) for k, v in used.items()},
+                "source": None, "ok": False, "score": None, "scores": {}, "error": None}
+
+    def _queue_candidate(self, record: dict[str, Any], source: str, queue: deque) -> None:
+        """Log `source` as a duplicate when its normalised text was seen, else queue it."""
+        record["source"] = source
+        if self.database.is_duplicate(source):
+            record.update(duplicate=True, error="duplicate of an earlier program")
+            self.stats.duplicates += 1
+            self._finish_sample(record, None)
+            return
+        self.database.mark_seen(source)
+        queue.append(record)
 
     def _drain(self, pending: dict[Future, dict[str, Any]], block: bool,
                progress: Callable[[Stats], None] | None) -> None:
@@ -421,5 +500,17 @@ def run_evolution(
     spec = get_game(game)
     config = config or EvolutionConfig()
     backend = make_backend(llm, sampling or SamplingConfig(seed=config.seed)) if isinstance(llm, str) else llm
-    evolution = Evolution(spec, backend, Path(run_dir), config, executor, resume=resume)
+    evolution = make_evolution(spec, backend, Path(run_dir), config, executor, resume=resume)
     return evolution.run(samples=samples, minutes=minutes, progress=progress)
+
+
+def make_evolution(spec: GameSpec, llm: LLMBackend, run_dir: Path, config: EvolutionConfig,
+                   executor: Executor | None = None, resume: bool = False) -> Evolution:
+    """The search of `config.method`: FunSearch's `Evolution` or EoH's `EoHEvolution`."""
+    if config.method == "funsearch":
+        return Evolution(spec, llm, run_dir, config, executor, resume=resume)
+    if config.method == "eoh":
+        from discoverygym.agents.evolution.eoh import EoHEvolution
+
+        return EoHEvolution(spec, llm, run_dir, config, executor, resume=resume)
+    raise ValueError(f"unknown method {config.method!r}; known: funsearch, eoh")

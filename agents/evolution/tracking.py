@@ -36,7 +36,9 @@ class WandbTracker:
         self._last = now
         data = {"samples": stats.samples, "valid_fraction": stats.valid_fraction,
                 "samples_per_s": stats.samples_per_s, "duplicates": stats.duplicates,
-                "elapsed_s": stats.elapsed_s, "llm_tokens": stats.prompt_tokens + stats.completion_tokens}
+                "elapsed_s": stats.elapsed_s, "llm_tokens": stats.prompt_tokens + stats.completion_tokens,
+                "behavioural_duplicates": stats.behavioural_duplicates,
+                "tune_trials": stats.tune_trials}
         for key in ("best_train", "best_validation", "seed_validation"):
             if getattr(stats, key) is not None:
                 data[key] = getattr(stats, key)

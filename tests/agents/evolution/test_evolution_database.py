@@ -193,3 +193,21 @@ def test_prompt_leaves_out_a_program_that_no_longer_parses(monkeypatch):
         code.function_node(bad.source)
     with pytest.raises(code.ProgramError):  # null bytes: ValueError on 3.11, SyntaxError later
         code.function_node("def priority(item, bins):\n    return bins\0\n")
+
+
+def test_behavioural_duplicates_are_kept_out_of_the_island():
+    """Same score signature as a program on the island: not stored, so never in a prompt."""
+    db = ProgramDatabase(DatabaseConfig(num_islands=2, functions_per_prompt=2), PREAMBLE)
+    assert db.register(program(-4.0, 0), None)
+    twin = program(-9.0, 1, pad=3, signature=-4.0)  # other code, same per-input scores
+    assert twin.signature() == program(-4.0, 0).signature()
+    assert db.register(twin, 0) is False
+    assert sum(len(c) for c in db.islands[0].clusters.values()) == 1
+    assert db.is_duplicate(twin.source)  # its text is seen: the LLM's copy is a plain duplicate
+    assert db.register(program(-3.0, 2), 0) and db.best[0].score == -3.0
+    assert all("+ 1 + 0" not in db.prompt(0).text for _ in range(20))
+    keep = ProgramDatabase(DatabaseConfig(num_islands=1, reject_behavioural_duplicates=False),
+                           PREAMBLE)
+    keep.register(program(-4.0, 0), None)
+    assert keep.register(twin, 0) is True
+    assert len(keep.islands[0].clusters[twin.signature()]) == 2  # FunSearch's original clusters

@@ -78,12 +78,16 @@ def test_evolve_smoke_with_adversarial_llm(tmp_path):
     assert all(r["prompt"].rstrip().endswith('"""Improved version of `priority_v0`."""')
                or "priority_v1" in r["prompt"] for r in records)
     assert result.stats.samples == 8 and result.stats.valid == 2
-    # The database holds the seed (in its equivalent forms) and the valid programs only.
+    # The database holds the seed (in its equivalent forms) and the valid programs that do not
+    # play exactly as a stored one (both here play as best fit on this small set: kept out).
     state = load_checkpoint(tmp_path)
     sources = {p["source"] for island in state["database"]["islands"] for p in island["programs"]}
     assert all("nan" not in s and "while" not in s and "ones" not in s for s in sources)
     seeds = {code.normalise(s) for s in get_game("binpacking").seeds()[:config.database.num_islands]}
-    assert seeds <= sources and len(sources - seeds) == 2
+    twins = [r for r in records if r.get("duplicate") == "behaviour"]
+    assert result.stats.behavioural_duplicates == len(twins) == 2
+    assert all(r["ok"] and r["score"] == result.stats.seed_train for r in twins)
+    assert seeds <= sources and len(sources - seeds) == result.stats.valid - len(twins) == 0
     # The best program is exported with its header and loads as a function.
     assert result.best_path is not None and result.best_path.exists()
     meta = read_metadata(result.best_path)
@@ -118,7 +122,7 @@ def test_resume_after_kill_9(tmp_path):
     killed_state = load_checkpoint(tmp_path)  # a complete checkpoint survives the kill
     logged = list(read_log(tmp_path))
     assert 6 <= killed_state["stats"]["samples"] <= len(logged) < target
-    valid_before = {r["source"] for r in logged if r["ok"]}
+    valid_before = {r["source"] for r in logged if r["ok"] and r.get("duplicate") != "behaviour"}
 
     result = run_evolution("binpacking", ScriptedBackend(evolve_worker.completion), tmp_path,
                            samples=target, resume=True, config=evolve_worker.config(evaluate_test=False))
