@@ -195,7 +195,15 @@ class Evolution:
         self.log_lines = len(records)
         self.stats.samples = len(records)
         self.stats.valid = sum(bool(r.get("ok") and r.get("score") is not None) for r in records)
-        self.stats.duplicates = sum(bool(r.get("duplicate")) for r in records)
+        # `duplicate` is True for a repeated text, "behaviour" for a valid program kept out as
+        # the same score signature as a stored one (counted apart, as while running).
+        self.stats.duplicates = sum(r.get("duplicate") is True for r in records)
+        self.stats.behavioural_duplicates = sum(r.get("duplicate") == "behaviour" for r in records)
+        failures: dict[str, int] = {}
+        for record in records:
+            if record.get("failure"):
+                failures[record["failure"]] = failures.get(record["failure"], 0) + 1
+        self.stats.failures = failures
         # Ids drawn but never logged (queued or in evaluation at the kill) are drawn again.
         self.next_id = max((r["sample"] for r in records), default=0)
         # Samples logged after the checkpoint were evaluated already: register them again.

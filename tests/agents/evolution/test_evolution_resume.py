@@ -56,7 +56,11 @@ def check_agreement(run_dir: Path, expected: int) -> dict:
     state = load_checkpoint(run_dir)
     assert state["log_lines"] == state["stats"]["samples"] == expected
     assert state["stats"]["valid"] == sum(bool(r["ok"]) for r in records)
-    assert state["stats"]["duplicates"] == sum(bool(r.get("duplicate")) for r in records)
+    assert state["stats"]["duplicates"] == sum(r.get("duplicate") is True for r in records)
+    assert state["stats"]["behavioural_duplicates"] == sum(
+        r.get("duplicate") == "behaviour" for r in records)
+    failures = [r["failure"] for r in records if r.get("failure")]
+    assert state["stats"]["failures"] == {kind: failures.count(kind) for kind in set(failures)}
     return state
 
 
