@@ -10,7 +10,7 @@ vectors with -inf); NaN or a value that is not a real number raises `PriorityErr
 The construction returns its decisions, the chosen vectors in order (int8, shape (k, n)),
 never a score: whoever runs an untrusted priority (the evolution sandbox) hands these back and
 the parent verifies them with `checker.verify` and scores them itself. This module imports only
-the standard library and numpy, so that it can run as it is in a sandboxed child.
+the standard library, numpy and `geometry`, so that it can run as it is in a sandboxed child.
 
 With a constant priority the construction gives 2^n vectors for n = 3..8 (FunSearch's
 notebook; the tests check it).
@@ -21,10 +21,11 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import operator
 from collections.abc import Callable
 
 import numpy as np
+
+from discoverygym.envs.capset.geometry import MAX_N, check_n
 
 __all__ = [
     "MAX_N",
@@ -36,7 +37,6 @@ __all__ = [
     "priorities_of",
 ]
 
-MAX_N = 9
 Priority = Callable[[tuple[int, ...], int], float]
 
 
@@ -49,21 +49,9 @@ def constant_priority(el: tuple[int, ...], n: int) -> float:
     return 0.0
 
 
-def _check_n(n: object) -> int:
-    if isinstance(n, bool):
-        raise TypeError(f"n must be an integer from 1 to {MAX_N}, got {n!r}")
-    try:
-        value = operator.index(n)
-    except TypeError:
-        raise TypeError(f"n must be an integer from 1 to {MAX_N}, got {n!r}") from None
-    if not 1 <= value <= MAX_N:
-        raise ValueError(f"n must be an integer from 1 to {MAX_N}, got {value}")
-    return value
-
-
 def priorities_of(n: int, priority: Priority) -> np.ndarray:
     """``priority(el, n)`` of every vector, float64 of shape (3^n,)."""
-    n = _check_n(n)
+    n = check_n(n)
     out = np.empty(3**n, dtype=np.float64)
     for i, el in enumerate(itertools.product((0, 1, 2), repeat=n)):
         value = priority(el, n)
@@ -80,7 +68,7 @@ def priorities_of(n: int, priority: Priority) -> np.ndarray:
 
 def greedy_from_priorities(n: int, priorities: np.ndarray) -> np.ndarray:
     """The greedy cap set of the given per-vector priorities; the vectors in the order chosen."""
-    n = _check_n(n)
+    n = check_n(n)
     scores = np.array(priorities, dtype=np.float64)
     if scores.shape != (3**n,):
         raise ValueError(f"expected {3**n} priorities (one per vector), got shape {scores.shape}")
