@@ -1,0 +1,28 @@
+"""Shipped evolved programs: trusted by hash, run in-process, quietly."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from discoverygym.agents.evolution.export import is_trusted, load_function, models_dir
+
+
+def test_shipped_bin_packing_program_ranks_a_perfect_fit_first_without_warnings():
+    path = models_dir() / "evolved_binpacking_qwen05b.py"
+    assert is_trusted(path)
+    priority = load_function(path)
+    bins = np.array([30.0, 12.0, 100.0, 50.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail here
+        scores = priority(12.0, bins)
+    assert int(np.argmax(scores)) == 1  # the bin the item fills exactly
+    assert priority.__name__ == "priority"
+
+
+def test_shipped_cap_set_program_beats_the_constant_priority_at_n8():
+    from discoverygym.envs.capset import greedy_cap_set, verify
+
+    priority = load_function(models_dir() / "evolved_capset_qwen05b.py")
+    assert verify(8, greedy_cap_set(8, priority)) > 2**8
