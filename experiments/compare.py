@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -31,11 +31,13 @@ from discoverygym.experiments.suites import (
 
 @dataclass
 class CompareResult:
-    """Where `compare` wrote its outputs, and the records themselves."""
+    """Where `compare` wrote its outputs, the records themselves, and the (game, dataset,
+    agent, error) of every evaluation that failed."""
 
     out_dir: Path
     records: list[Record]
     figures: list[Path]
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def _select_suites(games: Sequence[str] | None) -> list[Suite]:
@@ -167,12 +169,20 @@ def run_compare(
         jobs += [(suite, dataset, agent) for dataset in suite.datasets(full) for agent in names]
 
     records: list[Record] = []
+    failures: list[tuple[str, str, str, str]] = []  # (game, dataset, agent, error)
     out_dir.mkdir(parents=True, exist_ok=True)
     with Progress(console=console, transient=False) as progress:
         task = progress.add_task("compare", total=len(jobs))
         for suite, dataset, agent in jobs:
             progress.update(task, description=f"{suite.game}: {agent} on {dataset}")
-            records += evaluate(agent, suite.game, dataset, suite=suite)  # the one scoring path
+            try:
+                records += evaluate(agent, suite.game, dataset, suite=suite)  # the one scoring path
+            except (ValueError, RuntimeError, ArithmeticError, TypeError) as error:
+                # One agent failing on one set (an evolved program that returns NaN on data unlike
+                # its training data, say) is a result to report, not the end of the comparison.
+                failures.append((suite.game, dataset, agent, f"{type(error).__name__}: {error}"))
+                console.print(f"[red]{suite.game}: {agent} failed on {dataset}:[/red] "
+                              f"{failures[-1][-1]}")
             write_csv(records, out_dir / "summary.csv")  # nothing lost on a crash
             progress.advance(task)
 
@@ -191,11 +201,15 @@ def run_compare(
         table = markdown_table(game_records) + (f"\n\n{costs}" if costs else "")
         sections.append(f"## {game}\n\n{table}\n\n{images}")
         print_table(console, records_table(game_records, game))
+    if failures:
+        rows = "\n".join(f"| {g} | {d} | {a} | {e.replace('|', '/')} |" for g, d, a, e in failures)
+        sections.append("## Failures\n\nAgents that failed on a set (no record, nothing "
+                        f"scored):\n\n| game | dataset | agent | error |\n|---|---|---|---|\n{rows}")
     if records:
         figures.append(plots.quality_vs_compute(records, out_dir / "quality_vs_compute.png"))
         sections.append(f"## Quality against training compute\n\n![quality_vs_compute]({figures[-1].name})")
     (out_dir / "report.md").write_text("\n\n".join(sections) + "\n")
-    result = CompareResult(out_dir=out_dir, records=records, figures=figures)
+    result = CompareResult(out_dir=out_dir, records=records, figures=figures, failures=failures)
     if wandb:
         config = {"games": [s.game for s in suites], "agents": list(agents or []), "full": full,
                   "samples": list(samples)}

@@ -141,3 +141,20 @@ def test_compare_table_in_a_narrow_terminal_folds_names_instead_of_cutting() -> 
     assert len(cells) > 1, "the names fold onto more lines"
     assert "".join(c[0].strip() for c in cells) == record.dataset
     assert "".join(c[1].strip() for c in cells) == record.agent
+
+
+def test_an_agent_failing_on_one_set_is_reported_and_the_rest_runs(suite, tmp_path, monkeypatch):
+    real = suite.evaluate
+
+    def evaluate(agent, dataset):
+        if (agent, dataset) == ("second", "b"):
+            raise ValueError("evolved:second: priority returned NaN for item 2")
+        return real(agent, dataset)
+
+    monkeypatch.setattr(suite, "evaluate", evaluate)
+    result = compare_module.run_compare(tmp_path, wandb=False)
+    assert len(result.records) == 5  # every other (agent, dataset) pair was scored
+    assert result.failures == [("binpacking", "b", "second",
+                                "ValueError: evolved:second: priority returned NaN for item 2")]
+    report = (tmp_path / "report.md").read_text()
+    assert "## Failures" in report and "priority returned NaN" in report
