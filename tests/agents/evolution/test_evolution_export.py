@@ -26,3 +26,11 @@ def test_shipped_cap_set_program_beats_the_constant_priority_at_n8():
 
     priority = load_function(models_dir() / "evolved_capset_qwen05b.py")
     assert verify(8, greedy_cap_set(8, priority)) > 2**8
+
+
+def test_every_shipped_program_matches_its_recorded_hash():
+    """A shipped program edited after shipping (by a formatter, say) would silently move to
+    the sandbox path; its bytes must stay those whose SHA-256 the summary records."""
+    programs = sorted(models_dir().glob("evolved_*.py"))
+    assert len(programs) >= 3
+    assert [p.name for p in programs if not is_trusted(p)] == []
