@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from discoverygym.envs import GAMES
 
 BENCHMARKS: tuple[str, ...] = (*(game.name for game in GAMES), "vector", "scaling")
@@ -27,3 +29,23 @@ def rate(work: Callable[[], int], min_seconds: float = 1.0, repeats: int = 3) ->
         rates.append(done / elapsed)
     rates.sort()
     return rates[len(rates) // 2]
+
+
+def paired_rates(reference: Callable[[], int], measures: list[tuple[str, Callable[[], int]]],
+                 repeats: int, min_seconds: float) -> tuple[float, list[tuple[str, float, float]]]:
+    """Each measure's rate against `reference`, in rounds that interleave the two, so that a busy
+    machine slows both alike: the reference's median rate, and per measure (label, median rate,
+    median of the per-round ratios)."""
+    refs: list[float] = []
+    values: list[list[float]] = [[] for _ in measures]
+    ratios: list[list[float]] = [[] for _ in measures]
+    for _ in range(repeats):
+        for k, (_, work) in enumerate(measures):
+            ref_rate = rate(reference, min_seconds, 1)
+            value = rate(work, min_seconds, 1)
+            refs.append(ref_rate)
+            values[k].append(value)
+            ratios[k].append(value / ref_rate)
+    rows = [(label, float(np.median(v)), float(np.median(r)))
+            for (label, _), v, r in zip(measures, values, ratios)]
+    return float(np.median(refs)), rows

@@ -10,7 +10,6 @@ and `evaluate_priority`'s items/s (the same FunSearch protocol, exact; and with 
 from __future__ import annotations
 
 import gymnasium as gym
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -18,7 +17,7 @@ from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.binpacking import BestFit, best_fit_priority
 from discoverygym.envs.binpacking.evaluator import evaluate_priority, reference_pack
 from discoverygym.envs.binpacking.instances import Dataset, Instance, load_dataset
-from discoverygym.experiments.bench import rate
+from discoverygym.experiments.bench import paired_rates
 
 ENV_ID = "discoverygym.envs:discoverygym/OnlineBinPacking-v0"
 
@@ -63,20 +62,7 @@ def run(quick: bool = False) -> None:
         ("evaluate_priority items/s, best fit (exact protocol)", evaluator("all")),
         ("evaluate_priority items/s, best fit, empty_bins='first'", evaluator("first")),
     ]
-    # Rounds interleave the reference with each measure, so that a busy machine slows both
-    # alike; each figure is the median over rounds, its ratio the median of per-round ratios.
-    refs: list[float] = []
-    values: list[list[float]] = [[] for _ in measures]
-    ratios: list[list[float]] = [[] for _ in measures]
-    for _ in range(repeats):
-        for k, (_, work) in enumerate(measures):
-            ref_rate = rate(reference, min_seconds, 1)
-            value = rate(work, min_seconds, 1)
-            refs.append(ref_rate)
-            values[k].append(value)
-            ratios[k].append(value / ref_rate)
-    ref = float(np.median(refs))
-    rows = [(label, float(np.median(v)), float(np.median(r))) for (label, _), v, r in zip(measures, values, ratios)]
+    ref, rows = paired_rates(reference, measures, repeats, min_seconds)
     table = Table(title=f"binpacking throughput on {inst.name} ({n} items, C={capacity})")
     table.add_column("measure")
     table.add_column("per second", justify="right")

@@ -25,7 +25,7 @@ from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.capset import PriorityAgent, RandomGreedy
 from discoverygym.envs.capset.construction import greedy_cap_set
 from discoverygym.envs.capset.vector import CapSetVectorEnv
-from discoverygym.experiments.bench import rate
+from discoverygym.experiments.bench import paired_rates
 
 ENV_ID = "discoverygym.envs:discoverygym/CapSet-v0"
 BATCH = 64
@@ -86,25 +86,13 @@ def run(quick: bool = False) -> None:
         (f"batched env ({BATCH} games) steps/s, lowest legal vector", batched_work),
         ("greedy_cap_set vectors added/s (constant priority)", construction),
     ]
-    # Rounds interleave the reference with each measure, so that a busy machine slows both
-    # alike; each figure is the median over rounds, its ratio the median of per-round ratios.
-    refs: list[float] = []
-    values: list[list[float]] = [[] for _ in measures]
-    ratios: list[list[float]] = [[] for _ in measures]
-    for _ in range(repeats):
-        for k, (_, work) in enumerate(measures):
-            ref_rate = rate(reference, min_seconds, 1)
-            value = rate(work, min_seconds, 1)
-            refs.append(ref_rate)
-            values[k].append(value)
-            ratios[k].append(value / ref_rate)
-    ref = float(np.median(refs))
+    ref, rows = paired_rates(reference, measures, repeats, min_seconds)
     table = Table(title=f"cap set throughput, n = {n} ({3**n} vectors, greedy episode {steps} steps)")
     table.add_column("measure")
     table.add_column("per second", justify="right")
     table.add_column("reference steps/s (median)", justify="right")
     table.add_column("ratio (median of rounds)", justify="right")
     table.add_row("reference: naive pure-Python game, lowest legal vector", f"{ref:,.0f}", f"{ref:,.0f}", "1.00")
-    for (label, _), v, r in zip(measures, values, ratios):
-        table.add_row(label, f"{np.median(v):,.0f}", f"{ref:,.0f}", f"{np.median(r):.2f}")
+    for label, value, ratio in rows:
+        table.add_row(label, f"{value:,.0f}", f"{ref:,.0f}", f"{ratio:.2f}")
     Console(width=140).print(table)
