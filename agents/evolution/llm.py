@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -107,11 +108,9 @@ class LlamaCppBackend:
     def __init__(self, model_path: str | None = None, *, model: str = "gemma-270m",
                  sampling: SamplingConfig | None = None, n_ctx: int = 4096, n_threads: int = 1,
                  name: str | None = None, prompt_lookup: int = 0):
-        try:
-            import llama_cpp
-        except ImportError as error:  # pragma: no cover - depends on the optional extra
+        if find_spec("llama_cpp") is None:  # pragma: no cover - depends on the optional extra
             raise ImportError("the embedded LLM needs llama-cpp-python: "
-                              "pip install 'discoverygym[llm]'") from error
+                              "pip install 'discoverygym[llm]'")
         from discoverygym.agents.evolution.models import get_model, model_path as registry_path
 
         self.name = name or (get_model(model).key if model_path is None else Path(model_path).stem)
@@ -124,7 +123,6 @@ class LlamaCppBackend:
             draft = LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)
         self.llama = load_llama(self.model_path, n_ctx=n_ctx, seed=self.sampling.seed,
                                 n_threads=n_threads, verbose=False, draft_model=draft)
-        del llama_cpp
         self.calls = 0
         self.tokens = {"prompt": 0, "completion": 0}
 
@@ -149,13 +147,6 @@ class LlamaCppBackend:
             count_tokens(self.tokens, response)
             out.append(response["choices"][0]["message"]["content"] or "")
         return out
-
-
-def gemma_270m_path() -> str:
-    """Path of the Gemma 3 270M Q4_K_M GGUF shipped by the PyPI package (assembled once)."""
-    from discoverygym.agents.evolution.models import model_path
-
-    return model_path("gemma-270m")
 
 
 class OpenAIBackend:
