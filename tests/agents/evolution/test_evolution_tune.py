@@ -105,3 +105,68 @@ def test_search_tunes_a_new_best_and_logs_it_as_a_sample(tmp_path):
     assert tuned["ok"] and tuned["score"] > original["score"] and tuned["tune_trials"] == 6
     assert literals(tuned["source"], 1)[0].value < 3.0
     assert result.stats.best_train == tuned["score"]
+
+
+def _scored(value: float):
+    """A finished Future of an EvalResult scoring a program by its literal's distance to 2.7."""
+    from concurrent.futures import Future
+
+    from discoverygym.agents.evolution.sandbox import EvalResult
+
+    future: Future = Future()
+    future.set_result(EvalResult(True, score=-abs(value - 2.7), seconds=0.01))
+    return future
+
+
+def test_ints_as_floats_tunes_an_int_divisor_continuously():
+    source = "def priority(item, bins):\n    return -(bins - item) / 2\n"
+    seen = []
+
+    def submit(candidate):
+        (lit,) = literals(candidate)
+        seen.append(lit.value)
+        return _scored(lit.value)
+
+    calls = []
+    as_int = tune_program(source, -0.7, submit, TuneConfig(trials=10), seed=0)
+    assert all(float(v).is_integer() for v in seen)  # ints stay ints by default
+    seen.clear()
+    as_float = tune_program(source, -0.7, submit, TuneConfig(trials=10, ints_as_floats=True), seed=0,
+                            on_trial=lambda number, score: calls.append((number, score)))
+    assert any(not float(v).is_integer() for v in seen)
+    assert [n for n, _ in calls] == list(range(1, 11)) and all(s is not None for _, s in calls)
+    assert as_float.source is not None and as_float.result.score > -0.7
+    assert as_int.result is None or as_float.result.score >= as_int.result.score
+
+
+def test_tune_command_writes_a_better_program_with_its_hash(tmp_path):
+    from discoverygym.agents.evolution.export import read_metadata, source_sha256
+    from discoverygym.experiments.cli import app
+    from typer.testing import CliRunner
+
+    program = tmp_path / "prog.py"
+    program.write_text("import numpy as np\n\n" + TOY)
+    out = tmp_path / "tuned.py"
+    small = ["--train", SMALL[0], "--validation", SMALL[0], "--test", SMALL[0]]
+    result = CliRunner().invoke(app, ["tune", str(program), "--env", "binpacking", "--trials", "6",
+                                      *small, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = __import__("json").loads(out.with_suffix(".summary.json").read_text())
+    assert summary["source_sha256"] == source_sha256(out)
+    assert summary["scores_after"]["train"] > summary["scores_before"]["train"]
+    assert len(summary["trial_scores"]) == 6 and out.with_suffix(".curve.png").exists()
+    assert read_metadata(out)["compute"]["tune_trials"] == 6
+
+
+def test_tune_command_names_bad_programs_and_games(tmp_path):
+    from discoverygym.experiments.cli import app
+    from typer.testing import CliRunner
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("def priority(item, bins):\n    return (\n")
+    result = CliRunner().invoke(app, ["tune", str(broken), "--env", "binpacking"])
+    assert result.exit_code == 2 and "broken.py:" in result.output
+    result = CliRunner().invoke(app, ["tune", str(broken), "--env", "chess"])
+    assert result.exit_code == 2 and "chess" in result.output
+    result = CliRunner().invoke(app, ["tune", str(tmp_path / "missing.py"), "--env", "binpacking"])
+    assert result.exit_code == 2 and "missing.py" in result.output

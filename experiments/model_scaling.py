@@ -1,0 +1,233 @@
+"""Evolved quality against LLM size at equal wall clock (`discoverygym scaling --evolve-run`).
+
+The question a user with a fixed CPU budget asks: which embedded model should the search use?
+A smaller model writes more programs per hour, a larger one better programs per sample. This
+module reads finished `discoverygym evolve` run folders, groups them by LLM, and puts every run
+on the same two clocks:
+
+- **wall-clock seconds** since the run started (`checkpoint.json`'s `elapsed_s` minus the time
+  of the last sample gives the start; a sample counts at the time it was logged), and
+- **LLM samples**.
+
+Each run's curve is its best-so-far **validation** gap (minus the validation score; for bin
+packing the excess over L1 in %), starting from the seed's validation gap at time 0: the search
+scores every sample on the training split and the promising ones on validation
+(`samples.jsonl`'s `validation` field), and keeps the best by validation. Across the seeds of one
+model, the report gives the median and the range (min to max) at each point of a common grid up
+to the shortest run's end: with three seeds the range is the honest interval, a bootstrap of
+three values would pretend more. The per-model power law `gap = a * seconds^(-b)` is fitted to
+the median curve's steps with a bootstrap interval on `b` (`scaling.fit_power_law`).
+
+The reading names the model with the lowest median gap at the common budget, and the one with
+the lowest worst-seed gap, with the samples each wrote per hour and their valid fraction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from discoverygym.experiments.scaling import PowerLaw, fit_power_law
+
+
+@dataclass
+class EvolveRun:
+    """One evolve run's best-so-far validation gap on both clocks."""
+
+    path: Path
+    llm: str
+    game: str
+    seed: int | None
+    seconds: np.ndarray  # at each step of the curve (first: 0, the seed)
+    samples: np.ndarray
+    gap: np.ndarray      # best validation gap so far, after that step
+    total_seconds: float
+    total_samples: int
+    valid: int
+
+    def at(self, grid: np.ndarray, clock: str) -> np.ndarray:
+        """Best-so-far gap at each grid point of `clock` ("seconds" | "samples"); NaN past the end."""
+        x = self.seconds if clock == "seconds" else self.samples
+        end = self.total_seconds if clock == "seconds" else self.total_samples
+        index = np.searchsorted(x, grid, side="right") - 1
+        out = self.gap[np.clip(index, 0, None)].astype(float)
+        out[(index < 0) | (grid > end)] = np.nan
+        return out
+
+
+def read_run(run_dir: Path) -> EvolveRun:
+    """Read `checkpoint.json` and `samples.jsonl` of an evolve run folder (ValueError naming the
+    folder when either is missing or the run never scored its seed on validation)."""
+    run_dir = Path(run_dir)
+    checkpoint_path, log_path = run_dir / "checkpoint.json", run_dir / "samples.jsonl"
+    for path in (checkpoint_path, log_path):
+        if not path.is_file():
+            raise ValueError(f"{run_dir}: not an evolve run folder ({path.name} is missing)")
+    checkpoint = json.loads(checkpoint_path.read_text())
+    stats = checkpoint.get("stats", {})
+    seed_validation = stats.get("seed_validation")
+    if seed_validation is None:
+        raise ValueError(f"{checkpoint_path}: the run has no validation score of its seed")
+    rows = []
+    with log_path.open() as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:  # a torn last line of a killed run
+                if line.endswith("\n"):
+                    raise ValueError(f"{log_path}:{number}: not JSON ({error})") from None
+    elapsed = float(checkpoint.get("elapsed_s") or stats.get("elapsed_s") or 0.0)
+    last_time = max((float(r["time"]) for r in rows), default=0.0)
+    start = last_time - elapsed if rows and elapsed > 0 else min((float(r["time"]) for r in rows), default=0.0)
+    seconds, samples, gap = [0.0], [0], [-float(seed_validation)]
+    for count, row in enumerate(rows, 1):
+        score = row.get("validation") if row.get("ok") else None
+        if score is not None and -float(score) < gap[-1]:
+            seconds.append(max(0.0, float(row["time"]) - start))
+            samples.append(count)
+            gap.append(-float(score))
+    config = checkpoint.get("config", {})
+    return EvolveRun(
+        path=run_dir, llm=str(checkpoint.get("llm", "?")), game=str(checkpoint.get("game", "?")),
+        seed=config.get("seed"), seconds=np.asarray(seconds), samples=np.asarray(samples),
+        gap=np.asarray(gap), total_seconds=max(elapsed, seconds[-1]), total_samples=len(rows),
+        valid=sum(1 for r in rows if r.get("ok")))
+
+
+@dataclass
+class ModelSummary:
+    """One model's seeds on a common grid: median and range of the best validation gap."""
+
+    llm: str
+    runs: list[EvolveRun]
+    grid: dict[str, np.ndarray]
+    median: dict[str, np.ndarray]
+    low: dict[str, np.ndarray]
+    high: dict[str, np.ndarray]
+    law: PowerLaw | None
+
+    @property
+    def samples_per_hour(self) -> float:
+        return 3600 * sum(r.total_samples for r in self.runs) / sum(r.total_seconds for r in self.runs)
+
+    @property
+    def valid_fraction(self) -> float:
+        return sum(r.valid for r in self.runs) / max(1, sum(r.total_samples for r in self.runs))
+
+
+def _median_steps(grid: np.ndarray, median: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points where the median curve steps (and its last point): the points to fit."""
+    keep = np.r_[True, np.diff(median) != 0]
+    keep[-1] = True
+    return grid[keep], median[keep]
+
+
+def summarise(runs: Sequence[EvolveRun], points: int = 200) -> tuple[list[ModelSummary], dict[str, float]]:
+    """Group `runs` by LLM and put them on common grids up to the shortest run (both clocks)."""
+    if not runs:
+        raise ValueError("no evolve runs to compare")
+    games = {r.game for r in runs}
+    if len(games) > 1:
+        raise ValueError(f"the runs are of different games ({', '.join(sorted(games))}); compare one game at a time")
+    budget = {"seconds": min(r.total_seconds for r in runs), "samples": float(min(r.total_samples for r in runs))}
+    by_llm: dict[str, list[EvolveRun]] = {}
+    for run in runs:
+        by_llm.setdefault(run.llm, []).append(run)
+    summaries = []
+    for llm, mine in sorted(by_llm.items()):
+        grids, median, low, high = {}, {}, {}, {}
+        for clock in ("seconds", "samples"):
+            # Each model on its own common grid up to its shortest run: the samples clock
+            # differs most between models (a small model writes more samples per hour).
+            end = min(r.total_seconds if clock == "seconds" else r.total_samples for r in mine)
+            grid = np.linspace(0.0, end, points)
+            values = np.vstack([r.at(grid, clock) for r in mine])
+            grids[clock], median[clock] = grid, np.nanmedian(values, axis=0)
+            low[clock], high[clock] = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+        x, y = _median_steps(grids["seconds"][1:], median["seconds"][1:])
+        try:
+            law = fit_power_law(x, y)
+        except ValueError:
+            law = None
+        summaries.append(ModelSummary(llm, mine, grids, median, low, high, law))
+    return summaries, budget
+
+
+def _at_budget(summary: ModelSummary, seconds: float) -> tuple[float, float, float]:
+    """(median, min, max) over the model's seeds of the best gap at `seconds`."""
+    values = np.array([run.at(np.array([seconds]), "seconds")[0] for run in summary.runs])
+    return float(np.nanmedian(values)), float(np.nanmin(values)), float(np.nanmax(values))
+
+
+def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
+    """Write `models.md`, `models.json` and `models.png` to `out_dir`; return the JSON."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summaries, budget = summarise(runs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    game = runs[0].game
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    colors = plt.cm.tab10(np.arange(len(summaries)))
+    for summary, color in zip(summaries, colors):
+        for ax, clock, scale in ((axes[0], "seconds", 1 / 60), (axes[1], "samples", 1)):
+            x = summary.grid[clock] * scale
+            label = f"{summary.llm} ({len(summary.runs)} seeds)"
+            ax.step(x, summary.median[clock], where="post", color=color, label=label)
+            ax.fill_between(x, summary.low[clock], summary.high[clock], step="post", color=color, alpha=0.18)
+    axes[0].set(xlabel="wall-clock minutes", ylabel="best validation gap (%)",
+                title=f"{game}: median and range over seeds")
+    axes[1].set(xlabel="LLM samples", ylabel="best validation gap (%)", title="against samples")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(out_dir / "models.png", dpi=120)
+    plt.close(fig)
+
+    at = budget["seconds"]
+    rows, table = [], []
+    for summary in summaries:
+        median, low, high = _at_budget(summary, at)
+        rows.append((summary, median, low, high))
+        seeds = ", ".join(f"{r.seed}: {r.gap[-1]:.2f} % ({r.total_samples} samples, {r.total_seconds / 60:.0f} min)"
+                          for r in summary.runs)
+        table.append(f"| {summary.llm} | {len(summary.runs)} | {summary.samples_per_hour:.0f} | "
+                     f"{100 * summary.valid_fraction:.0f} % | {summary.runs[0].gap[0]:.2f} | "
+                     f"{median:.2f} [{low:.2f}, {high:.2f}] | {seeds} |")
+    best_median = min(rows, key=lambda r: r[1])
+    best_worst = min(rows, key=lambda r: r[3])
+    reading = (f"At {at / 60:.0f} minutes of wall clock per run, {best_median[0].llm} has the lowest "
+               f"median best validation gap ({best_median[1]:.2f} %), and {best_worst[0].llm} the "
+               f"lowest worst seed ({best_worst[3]:.2f} %).")
+    lines = [f"# Evolved quality against LLM size: {game}", "",
+             "Best validation gap so far (%), median over seeds with the range (min to max) in "
+             f"brackets, at the common budget of {at / 60:.1f} minutes (the shortest run).", "",
+             "| LLM | seeds | samples / hour | valid | seed's gap | gap at budget | per seed: final gap (samples, minutes) |",
+             "|---|---|---|---|---|---|---|", *table, "", reading, ""]
+    for summary in summaries:
+        if summary.law is not None:
+            lines.append("- " + summary.law.describe(f"{summary.llm}, median gap against seconds"))
+        else:
+            lines.append(f"- {summary.llm}: too few steps of the median curve for a power-law fit.")
+    lines += ["", "![models](models.png)", ""]
+    (out_dir / "models.md").write_text("\n".join(lines))
+    result = {
+        "game": game, "budget_seconds": at, "reading": reading,
+        "models": [{
+            "llm": s.llm, "runs": [str(r.path) for r in s.runs], "seeds": [r.seed for r in s.runs],
+            "samples_per_hour": s.samples_per_hour, "valid_fraction": s.valid_fraction,
+            "gap_at_budget": {"median": m, "min": lo, "max": hi},
+            "final_gaps": [float(r.gap[-1]) for r in s.runs],
+            "law": None if s.law is None else s.law.__dict__,
+        } for s, m, lo, hi in rows],
+    }
+    (out_dir / "models.json").write_text(json.dumps(result, indent=2))
+    return result
