@@ -34,3 +34,27 @@ def test_every_shipped_program_matches_its_recorded_hash():
     programs = sorted(models_dir().glob("evolved_*.py"))
     assert len(programs) >= 3
     assert [p.name for p in programs if not is_trusted(p)] == []
+
+
+def test_shipped_tuned_bin_packing_program_beats_its_original_on_a_fresh_set():
+    """The constants `discoverygym tune` chose hold on a Weibull set no run saw."""
+    from discoverygym.experiments.evaluate import evaluate
+
+    def gap(agent: str) -> float:
+        (record,) = evaluate(agent, "binpacking", "weibull-5k:seed=7")
+        return record.gap
+
+    assert is_trusted(models_dir() / "evolved_binpacking_qwen05b_tuned.py")
+    tuned, original = gap("evolved:evolved_binpacking_qwen05b_tuned"), gap("evolved:evolved_binpacking_qwen05b")
+    assert tuned < original < gap("best_fit")
+
+
+def test_shipped_job_shop_program_beats_mwkr_on_taillard_20x20():
+    """Checked schedules (the suite's checker) for the evolved rule and its seed, MWKR."""
+    from discoverygym.experiments.evaluate import evaluate
+
+    def gap(agent: str) -> float:
+        records = evaluate(agent, "jobshop", "taillard-20x20")
+        return float(np.mean([r.gap for r in records]))
+
+    assert gap("evolved:evolved_jobshop_qwen05b") < gap("mwkr") - 1.0
