@@ -49,15 +49,26 @@ class EvolveRun:
     total_seconds: float
     total_samples: int
     valid: int
+    distinct: int  # valid and neither a text nor a behavioural duplicate
+    train_seconds: np.ndarray  # best-so-far training gap: every sample is scored on train
+    train_gap: np.ndarray
 
     def at(self, grid: np.ndarray, clock: str) -> np.ndarray:
         """Best-so-far gap at each grid point of `clock` ("seconds" | "samples"); NaN past the end."""
         x = self.seconds if clock == "seconds" else self.samples
         end = self.total_seconds if clock == "seconds" else self.total_samples
-        index = np.searchsorted(x, grid, side="right") - 1
-        out = self.gap[np.clip(index, 0, None)].astype(float)
-        out[(index < 0) | (grid > end)] = np.nan
-        return out
+        return _step_at(x, self.gap, grid, end)
+
+    def train_at(self, seconds: float) -> float:
+        """Best-so-far training gap at `seconds` (NaN past the end)."""
+        return float(_step_at(self.train_seconds, self.train_gap, np.array([seconds]), self.total_seconds)[0])
+
+
+def _step_at(x: np.ndarray, y: np.ndarray, grid: np.ndarray, end: float) -> np.ndarray:
+    index = np.searchsorted(x, grid, side="right") - 1
+    out = y[np.clip(index, 0, None)].astype(float)
+    out[(index < 0) | (grid > end)] = np.nan
+    return out
 
 
 def read_run(run_dir: Path) -> EvolveRun:
@@ -70,8 +81,8 @@ def read_run(run_dir: Path) -> EvolveRun:
             raise ValueError(f"{run_dir}: not an evolve run folder ({path.name} is missing)")
     checkpoint = json.loads(checkpoint_path.read_text())
     stats = checkpoint.get("stats", {})
-    seed_validation = stats.get("seed_validation")
-    if seed_validation is None:
+    seed_validation, seed_train = stats.get("seed_validation"), stats.get("seed_train")
+    if seed_validation is None or seed_train is None:
         raise ValueError(f"{checkpoint_path}: the run has no validation score of its seed")
     rows = []
     with log_path.open() as handle:
@@ -85,18 +96,26 @@ def read_run(run_dir: Path) -> EvolveRun:
     last_time = max((float(r["time"]) for r in rows), default=0.0)
     start = last_time - elapsed if rows and elapsed > 0 else min((float(r["time"]) for r in rows), default=0.0)
     seconds, samples, gap = [0.0], [0], [-float(seed_validation)]
+    train_seconds, train_gap = [0.0], [-float(seed_train)]
     for count, row in enumerate(rows, 1):
+        at = max(0.0, float(row["time"]) - start)
         score = row.get("validation") if row.get("ok") else None
         if score is not None and -float(score) < gap[-1]:
-            seconds.append(max(0.0, float(row["time"]) - start))
+            seconds.append(at)
             samples.append(count)
             gap.append(-float(score))
+        train = row.get("score") if row.get("ok") else None
+        if train is not None and -float(train) < train_gap[-1]:
+            train_seconds.append(at)
+            train_gap.append(-float(train))
     config = checkpoint.get("config", {})
     return EvolveRun(
         path=run_dir, llm=str(checkpoint.get("llm", "?")), game=str(checkpoint.get("game", "?")),
         seed=config.get("seed"), seconds=np.asarray(seconds), samples=np.asarray(samples),
         gap=np.asarray(gap), total_seconds=max(elapsed, seconds[-1]), total_samples=len(rows),
-        valid=sum(1 for r in rows if r.get("ok")))
+        valid=sum(1 for r in rows if r.get("ok")),
+        distinct=sum(1 for r in rows if r.get("ok") and not r.get("duplicate")),
+        train_seconds=np.asarray(train_seconds), train_gap=np.asarray(train_gap))
 
 
 @dataclass
@@ -118,6 +137,11 @@ class ModelSummary:
     @property
     def valid_fraction(self) -> float:
         return sum(r.valid for r in self.runs) / max(1, sum(r.total_samples for r in self.runs))
+
+    @property
+    def distinct_per_hour(self) -> float:
+        """Valid programs that are neither text nor behavioural duplicates, per hour."""
+        return 3600 * sum(r.distinct for r in self.runs) / sum(r.total_seconds for r in self.runs)
 
 
 def _median_steps(grid: np.ndarray, median: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,22 +220,24 @@ def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
     rows, table = [], []
     for summary in summaries:
         median, low, high = _at_budget(summary, at)
+        train = np.array([r.train_at(at) for r in summary.runs])
         rows.append((summary, median, low, high))
         seeds = ", ".join(f"{r.seed}: {r.gap[-1]:.2f} % ({r.total_samples} samples, {r.total_seconds / 60:.0f} min)"
                           for r in summary.runs)
         table.append(f"| {summary.llm} | {len(summary.runs)} | {summary.samples_per_hour:.0f} | "
-                     f"{100 * summary.valid_fraction:.0f} % | {summary.runs[0].gap[0]:.2f} | "
-                     f"{median:.2f} [{low:.2f}, {high:.2f}] | {seeds} |")
-    best_median = min(rows, key=lambda r: r[1])
-    best_worst = min(rows, key=lambda r: r[3])
-    reading = (f"At {at / 60:.0f} minutes of wall clock per run, {best_median[0].llm} has the lowest "
-               f"median best validation gap ({best_median[1]:.2f} %), and {best_worst[0].llm} the "
-               f"lowest worst seed ({best_worst[3]:.2f} %).")
+                     f"{100 * summary.valid_fraction:.0f} % | {summary.distinct_per_hour:.0f} | "
+                     f"{summary.runs[0].gap[0]:.2f} | {median:.2f} [{low:.2f}, {high:.2f}] | "
+                     f"{np.nanmedian(train):.3f} [{np.nanmin(train):.3f}, {np.nanmax(train):.3f}] "
+                     f"(seed {summary.runs[0].train_gap[0]:.3f}) | {seeds} |")
+    reading = _reading(rows, at)
     lines = [f"# Evolved quality against LLM size: {game}", "",
-             "Best validation gap so far (%), median over seeds with the range (min to max) in "
-             f"brackets, at the common budget of {at / 60:.1f} minutes (the shortest run).", "",
-             "| LLM | seeds | samples / hour | valid | seed's gap | gap at budget | per seed: final gap (samples, minutes) |",
-             "|---|---|---|---|---|---|---|", *table, "", reading, ""]
+             "Best gap so far (%), median over seeds with the range (min to max) in brackets, at "
+             f"the common budget of {at / 60:.1f} minutes (the shortest run). Validation decides "
+             "(the search keeps the best by validation); every sample is also scored on train, "
+             "a finer signal of progress. Distinct: valid programs that are neither text nor "
+             "behavioural duplicates.", "",
+             "| LLM | seeds | samples / hour | valid | distinct / hour | seed's gap | validation gap at budget | train gap at budget | per seed: final validation gap (samples, minutes) |",
+             "|---|---|---|---|---|---|---|---|---|", *table, "", reading, ""]
     for summary in summaries:
         if summary.law is not None:
             lines.append("- " + summary.law.describe(f"{summary.llm}, median gap against seconds"))
@@ -224,6 +250,7 @@ def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
         "models": [{
             "llm": s.llm, "runs": [str(r.path) for r in s.runs], "seeds": [r.seed for r in s.runs],
             "samples_per_hour": s.samples_per_hour, "valid_fraction": s.valid_fraction,
+            "distinct_per_hour": s.distinct_per_hour,
             "gap_at_budget": {"median": m, "min": lo, "max": hi},
             "final_gaps": [float(r.gap[-1]) for r in s.runs],
             "law": None if s.law is None else s.law.__dict__,
@@ -231,3 +258,21 @@ def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
     }
     (out_dir / "models.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def _reading(rows: list[tuple[ModelSummary, float, float, float]], at: float) -> str:
+    """Which model is best at the budget, saying so when none moved or several tie."""
+    budget = f"At {at / 60:.0f} minutes of wall clock per run"
+    if all(median >= s.runs[0].gap[0] - 1e-9 and low >= s.runs[0].gap[0] - 1e-9
+           for s, median, low, _ in rows):
+        fastest = max(rows, key=lambda r: r[0].distinct_per_hour)[0]
+        return (f"{budget}, no run of any model improved on the seed's validation gap, so this "
+                f"budget separates the models only by throughput: {fastest.llm} wrote the most "
+                f"distinct valid programs per hour ({fastest.distinct_per_hour:.0f}).")
+    best = min(r[1] for r in rows)
+    leaders = [r[0].llm for r in rows if r[1] <= best + 1e-9]
+    worst = min(r[3] for r in rows)
+    safest = [r[0].llm for r in rows if r[3] <= worst + 1e-9]
+    return (f"{budget}, {' and '.join(leaders)} {'has' if len(leaders) == 1 else 'tie for'} the lowest "
+            f"median best validation gap ({best:.2f} %), and {' and '.join(safest)} the lowest "
+            f"worst seed ({worst:.2f} %).")

@@ -21,13 +21,13 @@ def fake_run(path, llm, seed, improvements, samples=100, elapsed=600.0, seed_gap
         seconds = elapsed * sample / samples
         row = {"sample": sample, "time": start + seconds, "ok": sample % 3 != 0, "score": -5.0}
         if sample in at:
-            row.update(ok=True, time=start + at[sample][0], validation=-at[sample][1])
+            row.update(ok=True, time=start + at[sample][0], validation=-at[sample][1], score=-at[sample][1])
         rows.append(row)
     rows.sort(key=lambda r: r["time"])
     (path / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (path / "checkpoint.json").write_text(json.dumps({
         "game": "binpacking", "llm": llm, "elapsed_s": elapsed, "config": {"seed": seed},
-        "stats": {"seed_validation": -seed_gap, "elapsed_s": elapsed}}))
+        "stats": {"seed_validation": -seed_gap, "seed_train": -seed_gap, "elapsed_s": elapsed}}))
     return path
 
 
@@ -40,6 +40,9 @@ def test_read_run_builds_the_best_so_far_curve_from_the_seed(tmp_path):
     np.testing.assert_allclose(run.at(np.array([0.0, 59.0, 60.0, 299.0, 600.0, 601.0]), "seconds"),
                                [4.0, 4.0, 3.0, 3.0, 1.0, np.nan])
     np.testing.assert_allclose(run.at(np.array([9.0, 10.0, 50.0]), "samples"), [4.0, 3.0, 1.0])
+    # Train: 3.5 at sample 20 is no step either (3.0 came first); valid programs every 3rd miss.
+    assert run.train_at(100.0) == 3.0 and run.train_at(400.0) == 1.0
+    assert run.valid == 67 and run.distinct == 67
 
 
 def test_the_report_names_the_model_better_at_equal_wall_clock(tmp_path):
@@ -82,3 +85,10 @@ def test_cli_writes_the_model_report_without_training(tmp_path):
     assert (tmp_path / "out" / "models.md").exists() and not (tmp_path / "out" / "scaling.json").exists()
     bad = CliRunner().invoke(app, ["scaling", "--out", str(tmp_path / "o2"), "--evolve-run", str(tmp_path)])
     assert bad.exit_code == 2 and "not an evolve run folder" in " ".join(bad.output.split())
+
+
+def test_a_budget_where_nothing_improves_is_read_as_throughput_only(tmp_path):
+    runs = [read_run(fake_run(tmp_path / f"{llm}{seed}", llm, seed, [], samples=samples))
+            for llm, samples in (("big", 20), ("small", 90)) for seed in range(2)]
+    result = write_report(runs, tmp_path / "out")
+    assert "no run of any model improved" in result["reading"] and "small wrote the most" in result["reading"]
