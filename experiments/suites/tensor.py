@@ -15,7 +15,10 @@ Agents, one episode each (seed 0) in `discoverygym/TensorDecomposition-v0`:
 * ``search``: the flip-graph search (`flip_graph_search`, seed 0) for at most
   `SEARCH_BUDGET_S` seconds, stopping at the best-known rank; the scheme is replayed through
   the env. ``compute`` holds its candidates, flips and search seconds;
-* ``limit``: replays the best shipped decomposition (AlphaTensor; family ``limit``).
+* ``limit``: replays the best shipped decomposition (AlphaTensor; family ``limit``);
+* ``evolved:<stem>``: a shipped evolved proposal rule (`experiments/models/evolved_tensor_*.py`)
+  driving the same flip-graph search with the same budget and seed as ``search`` (family
+  ``evolved``; its ``compute`` adds the LLM samples and seconds that produced it).
 Every decomposition an episode returns is checked again with `verify_matmul_decomposition`.
 """
 
@@ -51,7 +54,7 @@ class TensorSuite(Suite):
     game = "tensor"
 
     def agent_names(self) -> list[str]:
-        return [*AGENTS, *(name for name, path in shipped_agents(self.game).items() if path.suffix == ".zip")]
+        return [*AGENTS, *shipped_agents(self.game)]
 
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
         from discoverygym.agents.rl.evaluate import SizeMismatch
@@ -62,7 +65,8 @@ class TensorSuite(Suite):
             return []
         if rl is not None:
             return rl
-        if agent not in AGENTS:
+        evolved = shipped_agents(self.game).get(agent) if agent.startswith("evolved:") else None
+        if agent not in AGENTS and evolved is None:
             raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(self.agent_names())}")
         n, m, p, field = parse_dataset(dataset)
         bound = float(best_known_rank(n, m, p, field))
@@ -80,6 +84,13 @@ class TensorSuite(Suite):
                 player = NaiveTensorAgent(n, m, p, field)
             elif agent == "limit":
                 player = KnownSchemeAgent(n, m, p, field)
+            elif evolved is not None:
+                from discoverygym.agents.evolution.export import load_function, read_metadata
+
+                player = FlipGraphAgent(n, m, p, field, time_budget=SEARCH_BUDGET_S, seed=0,
+                                        propose=load_function(evolved, self.game))
+                player.family = "evolved"
+                compute = {k: float(v) for k, v in read_metadata(evolved).get("compute", {}).items()}
             else:
                 player = FlipGraphAgent(n, m, p, field, time_budget=SEARCH_BUDGET_S, seed=0)
             result = run_episode(env, player, seed=0)
@@ -92,9 +103,9 @@ class TensorSuite(Suite):
             if rank != result.steps or -result.total_reward != rank:
                 raise AssertionError(f"{agent} on {dataset}: env and checker disagree on the rank")
             value, family = float(rank), player.family
-            if agent == "search":
+            if agent == "search" or evolved is not None:
                 r = player.result
-                compute = {
+                compute |= {
                     "candidates": float(r.candidates),
                     "flips": float(r.flips),
                     "search_seconds": r.seconds,

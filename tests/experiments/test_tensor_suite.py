@@ -57,3 +57,28 @@ def test_the_shipped_rl_model_plays_its_own_size_only() -> None:
     (rl,) = SUITE.evaluate("ppo_tensor", "2x2x2")
     assert (rl.family, rl.value, rl.bound) == ("rl", 8.0, 7.0) and rl.compute["env_steps"] > 0
     assert SUITE.evaluate("ppo_tensor", "2x2x3") == []
+
+
+def test_a_shipped_evolved_proposal_drives_the_search_and_is_checked(tmp_path, monkeypatch):
+    """`evolved:<stem>` plays the flip-graph search with the program's `propose`."""
+    import random
+
+    from discoverygym.agents.evolution import export
+    from discoverygym.agents.heuristics.tensor_search import uniform_flip
+    from discoverygym.experiments.suites import tensor as suite_module
+
+    calls = []
+
+    def propose(state, rng: random.Random):
+        calls.append(1)
+        return uniform_flip(state, rng)
+
+    program = tmp_path / "evolved_tensor_test.py"
+    program.write_text('# metadata: {"game": "tensor", "compute": {"llm_samples": 3}}\n')
+    monkeypatch.setattr(suite_module, "shipped_agents", lambda game: {"evolved:evolved_tensor_test": program})
+    monkeypatch.setattr(export, "load_function", lambda path, game=None: propose)
+    suite = suite_module.TensorSuite()
+    assert "evolved:evolved_tensor_test" in suite.agent_names()
+    (record,) = suite.evaluate("evolved:evolved_tensor_test", "2x2x2-mod2")
+    assert record.family == "evolved" and record.value == 7.0 and calls
+    assert record.compute["llm_samples"] == 3.0 and record.compute["candidates"] > 0
