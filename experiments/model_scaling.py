@@ -269,10 +269,19 @@ def _reading(rows: list[tuple[ModelSummary, float, float, float]], at: float) ->
         return (f"{budget}, no run of any model improved on the seed's validation gap, so this "
                 f"budget separates the models only by throughput: {fastest.llm} wrote the most "
                 f"distinct valid programs per hour ({fastest.distinct_per_hour:.0f}).")
+    def names(models: list[str]) -> str:
+        return " and ".join(models)
+
     best = min(r[1] for r in rows)
     leaders = [r[0].llm for r in rows if r[1] <= best + 1e-9]
+    parts = [f"{names(leaders)} {'has' if len(leaders) == 1 else 'tie for'} the lowest median best "
+             f"validation gap ({best:.2f} %)"]
+    lowest = min(r[2] for r in rows)
+    single = [r[0].llm for r in rows if r[2] <= lowest + 1e-9]
+    if len(single) < len(rows):
+        parts.append(f"the best single run is {names(single)}'s ({lowest:.2f} %)")
     worst = min(r[3] for r in rows)
     safest = [r[0].llm for r in rows if r[3] <= worst + 1e-9]
-    return (f"{budget}, {' and '.join(leaders)} {'has' if len(leaders) == 1 else 'tie for'} the lowest "
-            f"median best validation gap ({best:.2f} %), and {' and '.join(safest)} the lowest "
-            f"worst seed ({worst:.2f} %).")
+    if len(safest) < len(rows):
+        parts.append(f"{names(safest)} {'has' if len(safest) == 1 else 'share'} the lowest worst seed ({worst:.2f} %)")
+    return f"{budget}, " + "; ".join(parts) + "."
