@@ -361,9 +361,10 @@ def _write_tuned(out, program, game, outcome, config, seed, datasets, before, af
     console.print(f"wrote {out} (+ {out.with_suffix('.summary.json').name}, {out.with_suffix('.curve.png').name})")
 
 
+# Standalone: `python -m discoverygym.agents.evolution.cli` is `evolve` (a single-command app);
+# the main CLI mounts `tune_command` as `discoverygym tune` beside it.
 app = typer.Typer(add_completion=False)
 app.command()(evolve)
-app.command("tune")(tune_command)
 
 if __name__ == "__main__":
     app()
