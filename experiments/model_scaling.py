@@ -72,50 +72,50 @@ def _step_at(x: np.ndarray, y: np.ndarray, grid: np.ndarray, end: float) -> np.n
 
 
 def read_run(run_dir: Path) -> EvolveRun:
-    """Read `checkpoint.json` and `samples.jsonl` of an evolve run folder (ValueError naming the
-    folder when either is missing or the run never scored its seed on validation)."""
+    """Read an evolve run folder (ValueError naming the folder when its checkpoint or log is
+    missing, or the run never scored its seed).
+
+    The log is read with `samplelog.read_log` (torn or damaged lines skipped) and the
+    best-so-far curves come from `curve.progress_curve`, the same points as the run's shipped
+    curve; here they are moved onto the run's own clock.
+    """
+    from discoverygym.agents.evolution.checkpoint import load_checkpoint
+    from discoverygym.agents.evolution.curve import progress_curve
+    from discoverygym.agents.evolution.samplelog import read_log
+
     run_dir = Path(run_dir)
-    checkpoint_path, log_path = run_dir / "checkpoint.json", run_dir / "samples.jsonl"
-    for path in (checkpoint_path, log_path):
-        if not path.is_file():
-            raise ValueError(f"{run_dir}: not an evolve run folder ({path.name} is missing)")
-    checkpoint = json.loads(checkpoint_path.read_text())
+    checkpoint = load_checkpoint(run_dir)
+    for name, missing in (("checkpoint.json", checkpoint is None),
+                          ("samples.jsonl", not (run_dir / "samples.jsonl").is_file())):
+        if missing:
+            raise ValueError(f"{run_dir}: not an evolve run folder ({name} is missing)")
     stats = checkpoint.get("stats", {})
-    seed_validation, seed_train = stats.get("seed_validation"), stats.get("seed_train")
-    if seed_validation is None or seed_train is None:
-        raise ValueError(f"{checkpoint_path}: the run has no validation score of its seed")
-    rows = []
-    with log_path.open() as handle:
-        for number, line in enumerate(handle, 1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:  # a torn last line of a killed run
-                if line.endswith("\n"):
-                    raise ValueError(f"{log_path}:{number}: not JSON ({error})") from None
+    seed = {"train": stats.get("seed_train"), "validation": stats.get("seed_validation")}
+    if None in seed.values():
+        raise ValueError(f"{run_dir / 'checkpoint.json'}: the run has no validation score of its seed")
+    rows = list(read_log(run_dir))
     elapsed = float(checkpoint.get("elapsed_s") or stats.get("elapsed_s") or 0.0)
-    last_time = max((float(r["time"]) for r in rows), default=0.0)
-    start = last_time - elapsed if rows and elapsed > 0 else min((float(r["time"]) for r in rows), default=0.0)
-    seconds, samples, gap = [0.0], [0], [-float(seed_validation)]
-    train_seconds, train_gap = [0.0], [-float(seed_train)]
-    for count, row in enumerate(rows, 1):
-        at = max(0.0, float(row["time"]) - start)
-        score = row.get("validation") if row.get("ok") else None
-        if score is not None and -float(score) < gap[-1]:
-            seconds.append(at)
-            samples.append(count)
-            gap.append(-float(score))
-        train = row.get("score") if row.get("ok") else None
-        if train is not None and -float(train) < train_gap[-1]:
-            train_seconds.append(at)
-            train_gap.append(-float(train))
-    config = checkpoint.get("config", {})
+    points = progress_curve(run_dir, rows, seed=seed) if rows else []
+    # progress_curve counts seconds from the first sample; the run started `offset` earlier.
+    offset = elapsed - (rows[-1]["time"] - rows[0]["time"]) if rows and elapsed > 0 else 0.0
+    curves = {}
+    for split in ("validation", "train"):
+        seconds, samples, gap = [0.0], [0], [-float(seed[split])]
+        for point in points:
+            best = point[f"best_{split}"]
+            if best is not None and -float(best) < gap[-1]:
+                seconds.append(max(0.0, point["seconds"] + offset))
+                samples.append(point["sample"])
+                gap.append(-float(best))
+        curves[split] = (np.asarray(seconds), np.asarray(samples), np.asarray(gap))
+    (seconds, samples, gap), (train_seconds, _, train_gap) = curves["validation"], curves["train"]
     return EvolveRun(
         path=run_dir, llm=str(checkpoint.get("llm", "?")), game=str(checkpoint.get("game", "?")),
-        seed=config.get("seed"), seconds=np.asarray(seconds), samples=np.asarray(samples),
-        gap=np.asarray(gap), total_seconds=max(elapsed, seconds[-1]), total_samples=len(rows),
+        seed=checkpoint.get("config", {}).get("seed"), seconds=seconds, samples=samples, gap=gap,
+        total_seconds=max(elapsed, seconds[-1]), total_samples=len(rows),
         valid=sum(1 for r in rows if r.get("ok")),
         distinct=sum(1 for r in rows if r.get("ok") and not r.get("duplicate")),
-        train_seconds=np.asarray(train_seconds), train_gap=np.asarray(train_gap))
+        train_seconds=train_seconds, train_gap=train_gap)
 
 
 @dataclass

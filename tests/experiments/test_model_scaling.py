@@ -24,6 +24,10 @@ def fake_run(path, llm, seed, improvements, samples=100, elapsed=600.0, seed_gap
             row.update(ok=True, time=start + at[sample][0], validation=-at[sample][1], score=-at[sample][1])
         rows.append(row)
     rows.sort(key=lambda r: r["time"])
+    best = seed_gap  # the search marks a sample `improved` when its validation beats the best
+    for row in rows:
+        if "validation" in row and -row["validation"] < best:
+            row["improved"], best = True, -row["validation"]
     (path / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (path / "checkpoint.json").write_text(json.dumps({
         "game": "binpacking", "llm": llm, "elapsed_s": elapsed, "config": {"seed": seed},
