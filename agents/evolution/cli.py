@@ -345,11 +345,10 @@ def _write_tuned(out, program, game, outcome, config, seed, datasets, before, af
                "sandbox": sandbox, "source_sha256": source_sha256(out)}
     atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    values = [float("nan") if v is None else v for v in history]
-    best, running = [], float("-inf")
-    for v in values:
-        running = max(running, v) if v == v else running
-        best.append(running if running > float("-inf") else float("nan"))
+    import numpy as np
+
+    values = np.array([np.nan if v is None else v for v in history], dtype=float)
+    best = np.fmax.accumulate(values)  # failed trials (NaN) keep the best so far
     ax.plot(range(1, len(values) + 1), values, ".", alpha=0.4, label="trial")
     ax.plot(range(1, len(best) + 1), best, "-", label="best so far")
     ax.axhline(before["train"], color="grey", ls="--", label="original")
