@@ -13,7 +13,8 @@ A config has these top-level keys (every one optional except ``env_id``)::
     wrapper: null                 # view wrapper, e.g. {name: binpacking_topk, k: 12} (see envs.py)
     policy: binpacking            # a name in policies.POLICIES or an SB3 policy string
     policy_kwargs: {}
-    algo_kwargs: {n_steps: 256}   # passed to the SB3 algorithm constructor
+    algo_kwargs: {n_steps: 256}   # passed to the SB3 algorithm constructor; learning_rate and
+                                  # clip_range may be "lin_3e-4" (linear to 0 over the run)
     eval: {dataset: "weibull-5k:seed=100", freq: 20000, episodes: 2, env_kwargs: {}}
     wandb: {project: discoverygym, entity: null, group: null, tags: [], mode: null}
     torch_threads: 1              # torch intra-op threads; 1 is fastest for these small networks
@@ -249,13 +250,47 @@ def check_algo_kwargs(algo: str, kwargs: Any) -> None:
                 + f"; known: {', '.join(settable)}"
             )
         default = settable[key].default
-        if isinstance(default, bool):
+        if isinstance(value, str) and key in SCHEDULE_KEYS:
+            linear_start(key, value)  # raises naming the value when it is not lin_<number>
+        elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise TypeError(f"algo_kwargs.{key} must be true or false, got {value!r}")
         elif _is_number(default) and not _is_number(value) and not callable(value):
             raise TypeError(
                 f"algo_kwargs.{key} must be a number (default {default!r}), got {value!r}"
             )
+
+
+# algo_kwargs that SB3 also takes as a schedule of the remaining progress; in a config they may be
+# "lin_<start>" (rl-baselines3-zoo's spelling): linear from <start> at the first update to 0
+SCHEDULE_KEYS: tuple[str, ...] = ("learning_rate", "clip_range", "clip_range_vf")
+
+
+def linear_start(key: str, value: str) -> float:
+    """The start of a ``lin_<start>`` schedule; ValueError naming the value otherwise."""
+    head, _, number = value.partition("_")
+    try:
+        start = float(number) if head == "lin" else None
+    except ValueError:
+        start = None
+    if start is None or not start > 0:
+        raise ValueError(
+            f"algo_kwargs.{key} must be a number or lin_<positive number> (a linear schedule to 0),"
+            f" got {value!r}"
+        )
+    return start
+
+
+def resolve_schedules(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``algo_kwargs`` with each ``lin_<start>`` value replaced by SB3's linear schedule."""
+    from stable_baselines3.common.utils import get_linear_fn
+
+    return {
+        key: get_linear_fn(linear_start(key, value), 0.0, 1.0)
+        if key in SCHEDULE_KEYS and isinstance(value, str)
+        else value
+        for key, value in kwargs.items()
+    }
 
 
 # constructor arguments that train sets itself (not through algo_kwargs)

@@ -35,8 +35,9 @@ from typing import Any
 import torch as th
 from discoverygym.agents.rl import tracking
 from discoverygym.agents.tracking import report_trial_metrics, wandb_mode
+from discoverygym.agents.rl.curve import curve_path, plot_training_curve
 from discoverygym.agents.rl.callbacks import ValidationCallback
-from discoverygym.agents.rl.config import resolve_config, save_config
+from discoverygym.agents.rl.config import resolve_config, resolve_schedules, save_config
 from discoverygym.agents.rl.envs import make_vec_env
 from discoverygym.agents.rl.policies import resolve_policy
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -114,7 +115,7 @@ def build_model(config: dict[str, Any], env: Any, verbose: int = 0) -> BaseAlgor
             f"maskable_ppo needs an env with action_masks(); {config['env_id']} has none (use ppo)"
         )
     policy, policy_kwargs = resolve_policy(config, env.observation_space, env.action_space)
-    kwargs = dict(config["algo_kwargs"])
+    kwargs = resolve_schedules(config["algo_kwargs"])
     model = cls(
         policy,
         env,
@@ -263,6 +264,11 @@ def _train_and_save(
         best_config, best_meta = sidecars(validation.best_path)
         save_config(resolved, best_config)
         best_meta.write_text(json.dumps({**meta, "best": validation.best}, indent=2) + "\n")
+    if validation is not None and validation.history:
+        for saved in (zip_path, validation.best_path):
+            if saved.exists():
+                plot_training_curve(sidecars(saved)[1], curve_path(saved),
+                                     progress_csv=out / "progress.csv")
     final = {f"compute/{k}": v for k, v in compute.items()}
     if validation is not None and validation.history:
         final.update({f"eval/{k}": v for k, v in validation.history[-1].items()})

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from discoverygym.agents.rl.config import resolve_config, shipped_configs
+from discoverygym.agents.rl.curve import curve_path
 from discoverygym.agents.rl.evaluate import RLAgent, greedy_actions, load_model
 from discoverygym.agents.rl.tracking import WandbOutputFormat
 from discoverygym.agents.rl.train import sidecars, train
@@ -67,6 +68,8 @@ def test_every_algo_trains_saves_and_reloads(tmp_path: Path, algo: str, policy: 
         meta["versions"]
     )
     assert meta["validation"] and "excess_pct" in meta["validation"][-1]
+    for saved in (zip_path, tmp_path / "best.zip"):  # each saved model carries its curve
+        assert curve_path(saved).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # round trip: the reloaded model plays the same greedy actions as the saved one
     model, loaded_config, _ = load_model(zip_path)
     assert loaded_config == config
@@ -233,3 +236,19 @@ def test_init_from_starts_from_the_saved_weights(tmp_path: Path) -> None:
         build_model(
             {**resolved, "init_from": str(tmp_path / "missing.zip")}, make_vec_env(resolved)
         )
+
+
+def test_linear_schedules_in_algo_kwargs(tmp_path: Path) -> None:
+    config = _tiny("maskable_ppo", policy="binpacking", eval=None, wandb={"mode": "disabled"},
+                   algo_kwargs={**TINY_BP["algo_kwargs"], "learning_rate": "lin_0.001",
+                                "clip_range": "lin_0.2"})
+    zip_path = train(config=config, total_steps=64, run_dir=tmp_path, progress_bar=False)
+    model, saved, _ = load_model(zip_path)
+    assert saved["algo_kwargs"]["learning_rate"] == "lin_0.001"  # the config keeps the spelling
+    # SB3 calls schedules with the remaining progress: 1 at the first update, 0 at the end
+    assert model.lr_schedule(1.0) == pytest.approx(0.001)
+    assert model.lr_schedule(0.25) == pytest.approx(0.00025)
+    assert model.clip_range(0.5) == pytest.approx(0.1)
+    for bad in ("lin_", "lin_abc", "exp_0.1", "lin_-1"):
+        with pytest.raises(ValueError, match=f"lin_<positive number>.*{bad}"):
+            resolve_config({**config, "algo_kwargs": {"learning_rate": bad}})
