@@ -22,6 +22,7 @@ from discoverygym.agents.records import COLUMNS, Record
 from typer.testing import CliRunner
 
 BP = "discoverygym/OnlineBinPacking-v0"
+CS = "discoverygym/CapSet-v0"
 JS = "discoverygym/JobShop-v0"
 
 
@@ -193,8 +194,18 @@ def test_shipped_models_load_and_play() -> None:
             and agent.compute["env_steps"] > 0
             and agent.compute["cpu_seconds"] > 0
         )
-        (record,) = evaluate_model(path, datasets[agent.config["env_id"]])
+        assert path.with_name(f"{name}.curve.png").exists(), f"{name} ships no training curve"
+        env_id = agent.config["env_id"]
+        dataset = f"n{agent.config['env_kwargs']['n']}" if env_id == CS else datasets[env_id]
+        (record,) = evaluate_model(path, dataset)
         assert record.agent == name and record.family == "rl" and record.value >= 0
+    # issue 14's cap set target: each shipped cap set policy beats the constant priority (2^n)
+    capset = shipped_models("capset")
+    assert {"ppo_capset_n4", "ppo_capset_n5", "ppo_capset_n6"} <= set(capset)
+    for name, path in capset.items():
+        n = RLAgent.load(path).config["env_kwargs"]["n"]
+        (record,) = evaluate_model(path, f"n{n}")
+        assert record.value > 2**n, f"{name}: {record.value} vectors, greedy has {2**n}"
     # issue 5's tensor target: a valid (checker-verified) decomposition of <2,2,2> of rank <= 8
     (record,) = evaluate_model(models["ppo_tensor"], "2x2x2")
     assert record.value <= 8
