@@ -283,10 +283,10 @@ def linear_start(key: str, value: str) -> float:
 
 def resolve_schedules(kwargs: dict[str, Any]) -> dict[str, Any]:
     """``algo_kwargs`` with each ``lin_<start>`` value replaced by SB3's linear schedule."""
-    from stable_baselines3.common.utils import get_linear_fn
+    from stable_baselines3.common.utils import LinearSchedule
 
     return {
-        key: get_linear_fn(linear_start(key, value), 0.0, 1.0)
+        key: LinearSchedule(linear_start(key, value), 0.0, 1.0)
         if key in SCHEDULE_KEYS and isinstance(value, str)
         else value
         for key, value in kwargs.items()
