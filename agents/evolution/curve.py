@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from discoverygym.agents.evolution.samplelog import read_log
+from discoverygym.agents.figures import pyplot, save_png
 
 
 def _rows(run_dir: Path) -> list[dict[str, Any]]:
@@ -60,11 +61,7 @@ def valid_fraction_by_window(run_dir: Path, window: int = 100,
 def plot_curve(run_dir: Path, out: Path, *, seed_scores: dict[str, float | None] | None = None,
                title: str | None = None) -> Path:
     """Best training and validation score against samples, and the valid fraction (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = _rows(run_dir)
     points = progress_curve(run_dir, rows, seed=seed_scores)
     windows = valid_fraction_by_window(run_dir, rows=rows)
@@ -86,9 +83,4 @@ def plot_curve(run_dir: Path, out: Path, *, seed_scores: dict[str, float | None]
     bottom.set_ylabel("valid % (per 100)")
     bottom.set_xlabel("samples")
     bottom.set_ylim(0, 100)
-    figure.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_png(figure, out)

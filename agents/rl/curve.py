@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from discoverygym.agents.figures import pyplot, save_png
+
 #: The validation metric drawn for each game, in the order looked for (`callbacks` records them).
 SCORE_KEYS: tuple[str, ...] = ("excess_pct", "gap_pct", "size", "rank", "score")
 
@@ -59,11 +61,7 @@ def plot_training_curve(
     """Draw the validation curve of ``meta_path`` (a model's ``.meta.json``) to ``out`` (PNG):
     every validation checkpoint, the selected one (``best`` in the meta) marked, and, when
     ``progress_csv`` has them, the mean training episode returns on a second axis."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     meta = json.loads(Path(meta_path).read_text())
     metric, points = validation_points(meta)
     figure, axis = plt.subplots(figsize=(7, 4))
@@ -90,12 +88,7 @@ def plot_training_curve(
         f"{meta.get('algo', '?')} on {meta.get('env_id', '?')}: "
         f"{compute.get('env_steps', 0):,.0f} env steps, {compute.get('cpu_seconds', 0):,.0f} CPU s"
     ), fontsize=9)
-    figure.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_png(figure, out)
 
 
 def curve_path(zip_path: Path) -> Path:
