@@ -310,21 +310,39 @@ def play_best_of(
 
 
 def validate(model: BaseAlgorithm, config: dict[str, Any]) -> dict[str, float]:
-    """The game's validation metrics (key ``score``: lower is better) on ``config['eval']``."""
+    """The game's validation metrics (key ``score``: lower is better) on ``config['eval']``.
+
+    ``eval.dataset`` is one dataset spec or a list of them (e.g. a small and a large job shop
+    size, so that the checkpoint kept is good on both): with a list, each metric is the mean
+    over the sets of the per-set metric, and each set's own metrics are kept as
+    ``"<spec>/<metric>"``.
+    """
     from discoverygym.agents.rl import games
 
     spec = dict(config["eval"])
     adapter = games.adapter(game_of(config["env_id"]))
     env_kwargs = {**config["env_kwargs"], **(spec.get("env_kwargs") or {})}
-    episodes = adapter.episodes(spec["dataset"], env_kwargs, limit=spec.get("episodes"))
-    finals = play_greedy(
-        model,
-        config["env_id"],
-        episodes,
-        seed=int(spec.get("seed", 0)),
-        wrapper=config.get("wrapper"),
-    )
-    return adapter.summarise(finals, spec["dataset"])
+    datasets = spec["dataset"] if isinstance(spec["dataset"], list) else [spec["dataset"]]
+    if not datasets:
+        raise ValueError("eval.dataset is an empty list; expected a dataset spec or a list of them")
+    parts = []
+    for dataset in datasets:
+        episodes = adapter.episodes(dataset, env_kwargs, limit=spec.get("episodes"))
+        finals = play_greedy(
+            model,
+            config["env_id"],
+            episodes,
+            seed=int(spec.get("seed", 0)),
+            wrapper=config.get("wrapper"),
+        )
+        parts.append(adapter.summarise(finals, dataset))
+    if len(parts) == 1:
+        return parts[0]
+    common = set.intersection(*(set(part) for part in parts))
+    result = {key: float(np.mean([part[key] for part in parts])) for key in sorted(common)}
+    for dataset, part in zip(datasets, parts):
+        result.update({f"{dataset}/{key}": value for key, value in part.items()})
+    return result
 
 
 class SizeMismatch(ValueError):

@@ -252,3 +252,22 @@ def test_linear_schedules_in_algo_kwargs(tmp_path: Path) -> None:
     for bad in ("lin_", "lin_abc", "exp_0.1", "lin_-1"):
         with pytest.raises(ValueError, match=f"lin_<positive number>.*{bad}"):
             resolve_config({**config, "algo_kwargs": {"learning_rate": bad}})
+
+
+def test_validation_on_several_sets_averages_them(tmp_path: Path) -> None:
+    from discoverygym.agents.rl.evaluate import validate
+
+    sets = ["weibull-60:seed=100,count=2", "weibull-60:seed=200,count=3"]
+    config = _tiny("maskable_ppo", policy="binpacking", wandb={"mode": "disabled"},
+                   eval={"dataset": sets, "freq": 100})
+    zip_path = train(config=config, total_steps=64, run_dir=tmp_path, progress_bar=False)
+    model, saved, _ = load_model(zip_path)
+    both = validate(model, saved)
+    one = [validate(model, {**saved, "eval": {**saved["eval"], "dataset": s}}) for s in sets]
+    assert both["score"] == pytest.approx((one[0]["score"] + one[1]["score"]) / 2)
+    assert both["excess_pct"] == pytest.approx((one[0]["excess_pct"] + one[1]["excess_pct"]) / 2)
+    assert both[f"{sets[1]}/score"] == pytest.approx(one[1]["score"])
+    meta = json.loads(sidecars(zip_path)[1].read_text())
+    assert meta["validation"] and "score" in meta["validation"][-1]
+    with pytest.raises(ValueError, match="eval.dataset is an empty list"):
+        validate(model, {**saved, "eval": {**saved["eval"], "dataset": []}})
