@@ -175,6 +175,7 @@ def scaling(
 
 _rl = importlib.import_module("discoverygym.experiments.rl_commands")
 app.command("evaluate")(_rl.evaluate_model_command)
+app.command("ship")(_rl.ship_model_command)
 app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_rl.train_command)
 _evolution = importlib.import_module("discoverygym.agents.evolution.cli")
 app.command("evolve")(_evolution.evolve)

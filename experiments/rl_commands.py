@@ -169,3 +169,30 @@ def _evaluate(agent: str, datasets: list[str], game: str | None, samples: int) -
     from discoverygym.experiments.evaluate import evaluate
 
     return [record for d in datasets for record in evaluate(agent, game, d, samples=samples)]
+
+
+def ship_model_command(
+    run: Annotated[Path, typer.Option(help="A `discoverygym train --out` folder.")],
+    name: Annotated[str, typer.Option(help="The model's name: <name>.zip, and the agent's name in compare.")],
+    checkpoint: Annotated[
+        str, typer.Option(help="best (the best validation checkpoint) or model (the final model).")
+    ] = "best",
+    dest: Annotated[
+        Path | None, typer.Option(help="Models folder (default: the package's experiments/models).")
+    ] = None,
+    reproduce: Annotated[
+        str | None,
+        typer.Option(help="The command that rebuilds it, for the meta (default: train from the shipped config)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a model of that name.")] = False,
+) -> None:
+    """Ship an RL run's checkpoint as a model: zip, config, meta (with how it was selected and
+    how to rebuild it) and training curve, where `compare` and `evaluate` find it."""
+    from discoverygym.agents.rl.export import ship_model
+
+    try:
+        path = ship_model(run, name, checkpoint=checkpoint, dest=dest, reproduce=reproduce,
+                          overwrite=overwrite)
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        raise fail(_message(error)) from None
+    console.print(f"Shipped {path} (+ .config.yaml, .meta.json, .curve.png)")
