@@ -50,7 +50,8 @@ def evolve(
     minutes: Annotated[Optional[float], typer.Option(help="Stop after M minutes (this session).")] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="Run folder: checkpoint, log, best programs (default runs/evolve-<game>-<time>).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --run-dir.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the database and the LLM sampler.")] = 0,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the database and the LLM sampler "
+                                                "(default 0; with --resume, the run's).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Parallel sandboxes (default: cores).")] = None,
     executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address (executor ray).")] = None,
@@ -117,6 +118,11 @@ def evolve(
 
     if samples is None and minutes is None:
         raise typer.BadParameter("give a budget: --samples N and/or --minutes M")
+    if seed is None:
+        try:
+            seed = _run_seed(run_dir) if resume else 0
+        except ValueError as error:  # a corrupt checkpoint, named
+            raise typer.BadParameter(str(error)) from None
     sandbox = _sandbox_or_exit(env, allow_weak_sandbox)
     try:
         spec = get_game(env)
@@ -186,6 +192,14 @@ def evolve(
         shipped = ship_program(run_dir, ship)
         console.print(f"shipped: {shipped} (+ {shipped.with_suffix('.summary.json').name}, "
                       f"{shipped.with_suffix('.curve.png').name})")
+
+
+def _run_seed(run_dir: Path) -> int:
+    """The seed recorded in the checkpoint of the run to resume (0 when there is none yet)."""
+    from discoverygym.agents.evolution.checkpoint import load_checkpoint
+
+    state = load_checkpoint(Path(run_dir))
+    return int(((state or {}).get("config") or {}).get("seed", 0))
 
 
 def _sandbox_or_exit(game: str, allow_weak: bool) -> dict:

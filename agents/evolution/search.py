@@ -70,6 +70,37 @@ class EvolutionConfig:
     tune: TuneConfig | None = None  # tune the constants of each new best on train (tune.py)
 
 
+#: The dataset splits of a run, and the `EvolutionConfig` field that overrides each.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+def resumed_config(config: EvolutionConfig, stored: dict[str, Any], run_dir: Path) -> EvolutionConfig:
+    """`config` for continuing the run whose checkpoint recorded `stored` (its ``config``).
+
+    A resumed run keeps the datasets it was scored on: a split the caller left unset takes the
+    run's, and a split set to other datasets is refused (ValueError naming both), since scores on
+    different sets would be mixed in one database. Likewise its seed (recorded since the first
+    checkpoint). Checkpoints written before the datasets were recorded are taken as they are.
+    """
+    from dataclasses import replace
+
+    changes: dict[str, Any] = {}
+    for split, datasets in (stored.get("datasets") or {}).items():
+        key = f"{split}_datasets"
+        given = getattr(config, key, None)
+        if given is None:
+            changes[key] = tuple(datasets)
+        elif tuple(given) != tuple(datasets):
+            raise ValueError(
+                f"{run_dir} was run with --{split} {' '.join(datasets)}; resume it with the same "
+                f"{split} datasets (or without --{split}), not {' '.join(given)}"
+            )
+    if "seed" in stored and stored["seed"] != config.seed:
+        raise ValueError(f"{run_dir} was run with --seed {stored['seed']}; resume it with that "
+                         f"seed (or without --seed), not {config.seed}")
+    return replace(config, **changes) if changes else config
+
+
 @dataclass
 class Stats:
     """Live counters, passed to the progress callback after every sample."""
@@ -170,7 +201,8 @@ class Evolution:
     # --- state ----------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         return {"version": 1, "game": self.spec.name, "llm": self.llm.name,
-                "config": {"seed": self.config.seed, "database": asdict(self.config.database)},
+                "config": {"seed": self.config.seed, "database": asdict(self.config.database),
+                           "datasets": {split: list(self._datasets(split)) for split in SPLITS}},
                 "stats": asdict(self.stats), "best": self.best, "next_id": self.next_id,
                 "log_lines": self.log_lines,
                 "elapsed_s": self._elapsed(), "database": self.database.to_dict()}
@@ -178,6 +210,7 @@ class Evolution:
     def _restore(self, state: dict[str, Any]) -> None:
         if state["game"] != self.spec.name:
             raise ValueError(f"checkpoint is for game {state['game']!r}, not {self.spec.name!r}")
+        self.config = resumed_config(self.config, state.get("config") or {}, self.run_dir)
         self.database = self._database_from_dict(state["database"])
         self.stats = Stats(**state["stats"])
         self.best = state["best"]

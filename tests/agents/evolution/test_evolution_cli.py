@@ -61,6 +61,16 @@ def test_evolve_command_with_wandb_offline_and_resume(url, tmp_path, monkeypatch
     assert summary["llm_tokens"] == {"prompt": 300, "completion": 42}
     assert summary["seed"]["train"] is not None and summary["seed"]["validation"] is not None
     assert shipped.with_suffix(".curve.png").read_bytes()[:4] == b"\x89PNG"
+    # Resumed without the dataset options or --seed: the run's own; another seed is refused.
+    bare = ["--env", "binpacking", "--llm", f"openai:tiny@{url}", "--run-dir", str(run_dir),
+            "--islands", "2", "--samples-per-prompt", "2", "--no-wandb", "--resume"]
+    more = CliRunner().invoke(app, [*bare, "--samples", "8"])
+    assert more.exit_code == 0, more.output
+    assert len(list(read_log(run_dir))) == 8
+    assert read_metadata(run_dir / "best.py")["datasets"]["train"] == ["weibull-200:seed=0,count=2"]
+    other = CliRunner().invoke(app, [*bare, "--samples", "10", "--seed", "5"], env={"COLUMNS": "400"})
+    assert other.exit_code != 0
+    assert "was run with --seed 0" in " ".join(other.output.replace("│", " ").split())
 
 
 @pytest.mark.parametrize(

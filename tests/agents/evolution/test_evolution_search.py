@@ -178,3 +178,33 @@ def test_a_seed_variant_that_plays_differently_is_refused(tmp_path):
                           evolve_worker.config(evaluate_test=False))
     with pytest.raises(RuntimeError, match="does not play as the seed"):
         evolution.run(samples=1)
+
+
+def test_resume_keeps_the_runs_datasets_and_seed(tmp_path):
+    from dataclasses import replace
+
+    from discoverygym.agents.evolution import EvolutionConfig
+
+    config = replace(evolve_worker.config(evaluate_test=False), seed=2)
+    completions = ["    return -(bins - item) - 0.01 * bins\n"]
+    run_evolution("binpacking", ScriptedBackend(completions), tmp_path, samples=2, config=config)
+    recorded = load_checkpoint(tmp_path)["config"]
+    assert recorded["seed"] == 2
+    assert recorded["datasets"]["validation"] == list(config.validation_datasets)
+    # Resumed without the dataset options: the run's own datasets, not the game's defaults.
+    bare = EvolutionConfig(database=config.database, samples_per_prompt=2, seed=2,
+                           limits=config.limits, evaluate_test=False)
+    result = run_evolution("binpacking", ScriptedBackend(completions), tmp_path, samples=4,
+                           config=bare, resume=True)
+    assert result.stats.samples == 4
+    assert load_checkpoint(tmp_path)["config"]["datasets"] == recorded["datasets"]
+    assert read_metadata(tmp_path / "best.py")["datasets"]["train"] == list(config.train_datasets)
+    # Other datasets or another seed would mix scores in one database: refused, naming both.
+    other = replace(bare, train_datasets=("weibull-1k:seed=9,count=2",))
+    with pytest.raises(ValueError, match=r"was run with --train weibull-200:seed=0,count=2; .*"
+                                         r"not weibull-1k:seed=9,count=2"):
+        run_evolution("binpacking", ScriptedBackend(completions), tmp_path, samples=5,
+                      config=other, resume=True)
+    with pytest.raises(ValueError, match="was run with --seed 2; .* not 0"):
+        run_evolution("binpacking", ScriptedBackend(completions), tmp_path, samples=5,
+                      config=replace(bare, seed=0), resume=True)
