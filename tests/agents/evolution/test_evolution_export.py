@@ -58,3 +58,17 @@ def test_shipped_job_shop_program_beats_mwkr_on_taillard_20x20():
         return float(np.mean([r.gap for r in records]))
 
     assert gap("evolved:evolved_jobshop_qwen05b") < gap("mwkr") - 1.0
+
+
+def test_shipped_15x15_job_shop_program_beats_mwkr_on_taillard_20x15_and_20x20():
+    """The rule evolved on random 15x15 instances (MWKR after the next operation, among the
+    jobs that can start earliest): checked schedules, against MWKR, on two Taillard sizes."""
+    from discoverygym.experiments.evaluate import evaluate
+
+    def gap(agent: str, dataset: str) -> float:
+        records = evaluate(agent, "jobshop", dataset)
+        return float(np.mean([r.gap for r in records]))
+
+    assert is_trusted(models_dir() / "evolved_jobshop_qwen05b_15x15.py")
+    for dataset in ("taillard-20x15", "taillard-20x20"):
+        assert gap("evolved:evolved_jobshop_qwen05b_15x15", dataset) < gap("mwkr", dataset) - 2.0
