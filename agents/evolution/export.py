@@ -30,6 +30,7 @@ from discoverygym.agents.evolution import code
 from discoverygym.agents.evolution.checkpoint import atomic_write_text, load_checkpoint
 from discoverygym.agents.evolution.curve import plot_curve, progress_curve
 from discoverygym.agents.evolution.games import get_game
+from discoverygym.agents.shipped import models_dir
 
 MARK = "# metadata: "
 
@@ -66,15 +67,6 @@ def read_metadata(path: Path) -> dict[str, Any]:
 def source_sha256(path: Path) -> str:
     """The SHA-256 (hex) of a program file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def models_dir() -> Path:
-    """Where shipped programs live (package data `experiments/models/`; located, not imported:
-    agents never import experiments)."""
-    from importlib.util import find_spec
-
-    spec = find_spec("discoverygym.experiments")
-    return Path(next(iter(spec.submodule_search_locations))).resolve() / "models"
 
 
 def is_trusted(path: Path) -> bool:

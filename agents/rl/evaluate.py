@@ -454,14 +454,10 @@ def sampled_summary(
     return adapter.summarise(finals, dataset)
 
 
-def models_dir() -> Path:
-    """Where the shipped models live (package data ``experiments/models/*``)."""
-    return Path(__file__).resolve().parents[2] / "experiments" / "models"
-
-
 def shipped_models(game: str | None = None) -> dict[str, Path]:
     """Shipped trained models by name (the zip's stem), optionally only those of `game`."""
     from discoverygym.agents.rl.train import sidecars
+    from discoverygym.agents.shipped import models_dir
 
     out = {}
     for path in sorted(models_dir().glob("*.zip")):

@@ -54,7 +54,7 @@ def ship_model(
     FileExistsError when ``<name>.zip`` exists and ``overwrite`` is False.
     """
     from discoverygym.agents.rl.curve import plot_training_curve
-    from discoverygym.agents.rl.evaluate import models_dir
+    from discoverygym.agents.shipped import models_dir
 
     run_dir = Path(run_dir)
     if checkpoint not in CHECKPOINTS:

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from discoverygym.agents.records import Record
+from discoverygym.agents.shipped import models_dir
 from discoverygym.envs import GAMES as _GAMES
 
 # One suite module per game of `discoverygym.envs.GAMES`, named after the game.
@@ -57,11 +58,6 @@ class Suite(ABC):
     def figures(self, records: list[Record], out_dir: Path) -> list[Path]:
         """Game-specific figures for the report (a Gantt chart, a fill profile); none by default."""
         return []
-
-
-def models_dir() -> Path:
-    """The shipped agents (package data ``experiments/models/``)."""
-    return Path(__file__).resolve().parents[1] / "models"
 
 
 def shipped_agents(game: str) -> dict[str, Path]:
