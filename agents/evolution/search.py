@@ -24,7 +24,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,8 +82,6 @@ def resumed_config(config: EvolutionConfig, stored: dict[str, Any], run_dir: Pat
     different sets would be mixed in one database. Likewise its seed (recorded since the first
     checkpoint). Checkpoints written before the datasets were recorded are taken as they are.
     """
-    from dataclasses import replace
-
     changes: dict[str, Any] = {}
     for split, datasets in (stored.get("datasets") or {}).items():
         key = f"{split}_datasets"
