@@ -53,7 +53,8 @@ def ship_model(
     Raises ValueError for a bad name or checkpoint, FileNotFoundError naming a missing file, and
     FileExistsError when ``<name>.zip`` exists and ``overwrite`` is False.
     """
-    from discoverygym.agents.rl.curve import plot_training_curve
+    from discoverygym.agents.rl.curve import curve_path, plot_training_curve
+    from discoverygym.agents.rl.train import sidecars
     from discoverygym.agents.shipped import models_dir
 
     run_dir = Path(run_dir)
@@ -63,33 +64,33 @@ def ship_model(
         raise ValueError(
             f"bad model name {name!r}: expected a letter, then letters, digits, '_', '.' or '-'"
         )
-    source = {suffix: run_dir / f"{checkpoint}{suffix}"
-              for suffix in (".zip", ".config.yaml", ".meta.json", ".curve.png")}
-    for suffix in (".zip", ".config.yaml", ".meta.json"):
-        if not source[suffix].is_file():
+    source_zip = run_dir / f"{checkpoint}.zip"
+    source_config, source_meta = sidecars(source_zip)
+    for path in (source_zip, source_config, source_meta):
+        if not path.is_file():
             raise FileNotFoundError(
-                f"no {source[suffix].name} in {run_dir} (is it a `discoverygym train --out` "
+                f"no {path.name} in {run_dir} (is it a `discoverygym train --out` "
                 f"folder{', with an eval section' if checkpoint == 'best' else ''}?)"
             )
     dest = Path(dest) if dest is not None else models_dir()
-    target = {suffix: dest / f"{name}{suffix}" for suffix in source}
-    if target[".zip"].exists() and not overwrite:
-        raise FileExistsError(f"{target['.zip']} exists; choose another name or overwrite it")
+    target_zip = dest / f"{name}.zip"
+    target_config, target_meta = sidecars(target_zip)
+    if target_zip.exists() and not overwrite:
+        raise FileExistsError(f"{target_zip} exists; choose another name or overwrite it")
     dest.mkdir(parents=True, exist_ok=True)
-    meta = json.loads(source[".meta.json"].read_text())
+    meta = json.loads(source_meta.read_text())
     meta["selected"] = selection_note(meta, checkpoint)
     meta["reproduce"] = reproduce or (
-        f"discoverygym train --config {target['.config.yaml']} --out runs/{name}  "
+        f"discoverygym train --config {target_config} --out runs/{name}  "
         f"(then runs/{name}/{checkpoint}.zip)"
     )
     if isinstance(meta.get("wandb"), dict):
         meta["wandb"]["dir"] = None
-    shutil.copyfile(source[".zip"], target[".zip"])
-    shutil.copyfile(source[".config.yaml"], target[".config.yaml"])
-    target[".meta.json"].write_text(json.dumps(meta, indent=2) + "\n")
-    if source[".curve.png"].is_file():
-        shutil.copyfile(source[".curve.png"], target[".curve.png"])
+    shutil.copyfile(source_zip, target_zip)
+    shutil.copyfile(source_config, target_config)
+    target_meta.write_text(json.dumps(meta, indent=2) + "\n")
+    if curve_path(source_zip).is_file():
+        shutil.copyfile(curve_path(source_zip), curve_path(target_zip))
     else:
-        plot_training_curve(target[".meta.json"], target[".curve.png"],
-                            progress_csv=run_dir / "progress.csv")
-    return target[".zip"]
+        plot_training_curve(target_meta, curve_path(target_zip), progress_csv=run_dir / "progress.csv")
+    return target_zip
