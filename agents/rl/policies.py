@@ -8,7 +8,8 @@ A flat MLP over a padded observation is the weak baseline (SB3's ``MlpPolicy`` /
   `envs`, and always the "open a new bin" action) is scored by the same network from its own
   features and the item; the logits are the scores, masked by the env's mask. The trained
   policy is a learned priority function and runs with any number of bins or capacity levels.
-  Option ``best_fit_prior``: add best fit's logits, so the network learns a correction to it.
+  Option ``best_fit_prior``: add best fit's logits, so the network learns a correction to it;
+  ``sum_of_squares_prior`` does the same with Sum-of-Squares (the best rule on Weibull sets).
 - ``jobshop``: each job is scored by one shared network from its features (the row already
   holds its next machine's ready time and remaining work), features relative to the other legal
   jobs, and a pooled (mean and max) context over jobs and machines, so one policy runs on any
@@ -426,6 +427,55 @@ def make_best_fit_prior(
     return prior
 
 
+def sum_of_squares_logits(
+    at_level: th.Tensor, landing: th.Tensor, gap: th.Tensor, is_new: th.Tensor, capacity: float
+) -> th.Tensor:
+    """Minus Sum-of-Squares' cost of each candidate, with its tie-break folded in.
+
+    With N(g) the open bins with gap g (0 < g < C), putting the item into a bin at level r
+    changes ``sum_g N(g)^2`` by ``1 - 2 N(r)`` (one bin leaves r; nothing for a new bin) plus
+    ``2 N(r - item) + 1`` if the bin is not then full (it lands at gap r - item). Sum-of-Squares
+    plays the smallest change, ties to the smallest gap, an existing bin before a new one
+    (`discoverygym.agents.heuristics.binpacking.SumOfSquares`). The changes are integers, so
+    adding ``0.5 * gap / C`` (below 0.5, and largest for the new bin) orders ties the same way.
+    """
+    leave = th.where(is_new > 0.5, th.zeros_like(at_level), 1.0 - 2.0 * at_level)
+    land = th.where(gap > 0, 2.0 * landing + 1.0, th.zeros_like(landing))
+    return -(leave + land + 0.5 * gap.clamp_min(0.0) / capacity)
+
+
+def make_sum_of_squares_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]:
+    """Logits ``scale * sum_of_squares_logits``: alone, their argmax is Sum-of-Squares (on the
+    histogram, or restricted to the candidates of the top-k view)."""
+
+    def prior(obs: dict[str, th.Tensor]) -> th.Tensor:
+        if "candidates" in obs:  # counts are stored as log(1 + N); gaps as gap / C
+            cand = obs["candidates"].float()
+            capacity = 1.0
+            at_level, landing = th.expm1(cand[..., 2]).round(), th.expm1(cand[..., 3]).round()
+            gap, is_new = cand[..., 1], cand[..., 4]
+        else:
+            hist = obs["histogram"].float()
+            capacity = float(hist.shape[1] - 1)
+            levels = th.arange(hist.shape[1], device=hist.device, dtype=hist.dtype).unsqueeze(0)
+            gap = levels - obs["item"].float()
+            at_level = hist
+            landing = th.gather(hist, 1, gap.clamp(0, capacity).long())
+            is_new = (levels == capacity).to(hist.dtype).expand_as(hist)
+        return scale * sum_of_squares_logits(at_level, landing, gap, is_new, capacity)
+
+    return prior
+
+
+def _sum_priors(
+    *priors: Callable[[dict[str, th.Tensor]], th.Tensor] | None,
+) -> Callable[[dict[str, th.Tensor]], th.Tensor] | None:
+    chosen = [p for p in priors if p is not None]
+    if len(chosen) < 2:
+        return chosen[0] if chosen else None
+    return lambda obs: sum(p(obs) for p in chosen)
+
+
 def binpacking_topk_features(obs: dict[str, th.Tensor]) -> Features:
     """The `BinPackingTopK` view already holds per-candidate features (gap at column 1)."""
     return obs["candidates"].float(), obs["valid"].float() > 0.5, obs["globals"].float()
@@ -442,12 +492,20 @@ def binpacking_scorer(
     action_space: gym.Space,
     hidden: int = 64,
     best_fit_prior: float = 0.0,
+    sum_of_squares_prior: float = 0.0,
 ) -> SetScorer:
     """Shared per-candidate scorer for either observation mode.
 
     ``best_fit_prior`` > 0 adds ``-best_fit_prior * gap / C`` to the logits (a residual policy:
     the network learns a correction to best fit; 0 means none, the policy learns from scratch).
+    ``sum_of_squares_prior`` > 0 adds that many times `sum_of_squares_logits` instead (or as
+    well): the network learns a correction to Sum-of-Squares, the best rule on the Weibull sets
+    (histogram and top-k views; the bins view has no counts per level).
     """
+    for key, value in (("best_fit_prior", best_fit_prior),
+                       ("sum_of_squares_prior", sum_of_squares_prior)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"{key}={value!r}: expected a number >= 0 (0: no prior)")
     if not isinstance(observation_space, gym.spaces.Dict):
         raise ValueError(
             f"the binpacking policy needs OnlineBinPackingEnv's Dict observation, got {observation_space}"
@@ -459,7 +517,10 @@ def binpacking_scorer(
             spaces_["candidates"].shape[1],
             spaces_["globals"].shape[0],
             hidden=hidden,
-            prior=make_topk_prior(best_fit_prior) if best_fit_prior > 0 else None,
+            prior=_sum_priors(
+                make_topk_prior(best_fit_prior) if best_fit_prior > 0 else None,
+                make_sum_of_squares_prior(sum_of_squares_prior) if sum_of_squares_prior > 0 else None,
+            ),
         )
     if "histogram" in spaces_:
         features, capacity = binpacking_histogram_features, None
@@ -468,7 +529,13 @@ def binpacking_scorer(
         features = make_binpacking_bins_features(capacity)
     else:
         raise ValueError(f"unknown bin packing observation keys {sorted(spaces_)}")
-    prior = make_best_fit_prior(best_fit_prior, capacity) if best_fit_prior > 0 else None
+    if sum_of_squares_prior > 0 and "histogram" not in spaces_:
+        raise ValueError("sum_of_squares_prior needs the histogram observation or the "
+                         "binpacking_topk view (the bins view has no counts per level)")
+    prior = _sum_priors(
+        make_best_fit_prior(best_fit_prior, capacity) if best_fit_prior > 0 else None,
+        make_sum_of_squares_prior(sum_of_squares_prior) if sum_of_squares_prior > 0 else None,
+    )
     return SetScorer(
         features, BINPACKING_CANDIDATE_DIM, BINPACKING_GLOBAL_DIM, hidden=hidden, prior=prior
     )

@@ -1,4 +1,4 @@
-"""Structure-aware policies: any number of candidates, masking, equivariance, best-fit prior."""
+"""Structure-aware policies: any number of candidates, masking, equivariance, the rules as priors."""
 
 from __future__ import annotations
 
@@ -102,6 +102,44 @@ def test_best_fit_prior_alone_is_best_fit(wrapper: dict | None) -> None:
             "assignment"
         ]
         np.testing.assert_array_equal(learned, best)
+
+
+@pytest.mark.parametrize("wrapper", [None, {"name": "binpacking_topk", "k": 100}])
+def test_sum_of_squares_prior_alone_is_sum_of_squares(wrapper: dict | None) -> None:
+    """With the learned correction zeroed, the greedy policy packs exactly as Sum-of-Squares,
+    ties included (on the full histogram, and on a top-k view wide enough to hold every level)."""
+    model, config = _model(
+        BP,
+        {"dataset": "weibull-100:seed=1,count=2"},
+        "binpacking",
+        {"sum_of_squares_prior": 1.0},
+        wrapper=wrapper,
+    )
+    last = model.policy.mlp_extractor.psi[-1]
+    th.nn.init.zeros_(last.weight)
+    th.nn.init.zeros_(last.bias)
+    agent = RLAgent(model, config)
+    dataset = "weibull-300:seed=5,count=3"
+    env = gym.make(BP, dataset=dataset)
+    for name in load_dataset(dataset).names:
+        learned = run_episode(env, agent, options={"instance": name}).final_info["assignment"]
+        rule = run_episode(env, make_agent("sum_of_squares"), options={"instance": name})
+        np.testing.assert_array_equal(learned, rule.final_info["assignment"])
+        best = run_episode(env, make_agent("best_fit"), options={"instance": name})
+        assert not np.array_equal(learned, best.final_info["assignment"])  # the test can fail
+
+
+@pytest.mark.parametrize("value", [-1.0, "high", True])
+def test_binpacking_priors_refuse_bad_weights(value: object) -> None:
+    with pytest.raises(ValueError, match="sum_of_squares_prior"):
+        _model(BP, {"dataset": "weibull-100:seed=1,count=2"}, "binpacking",
+               {"sum_of_squares_prior": value})
+
+
+def test_sum_of_squares_prior_needs_counts_per_level() -> None:
+    with pytest.raises(ValueError, match="histogram observation"):
+        _model(BP, {"dataset": "weibull-100:seed=1,count=2", "observation": "bins",
+                    "max_bins": 80}, "binpacking", {"sum_of_squares_prior": 1.0})
 
 
 def test_mwkr_prior_alone_is_the_non_delay_mwkr_rule() -> None:
