@@ -48,7 +48,8 @@ def ship_model(
     """Copy ``<run_dir>/<checkpoint>.zip`` and its sidecars to ``<dest>/<name>.*``; return the zip.
 
     ``reproduce`` defaults to training again from the shipped config (which holds the seed and
-    the step budget): ``discoverygym train --config <dest>/<name>.config.yaml --out runs/<name>``.
+    the step budget): ``discoverygym train --config <dest>/<name>.config.yaml --out runs/<name>``,
+    the config's path relative to the working directory when it lies below it.
     The curve is redrawn from the meta (with the run's ``progress.csv``) when the run has none.
     Raises ValueError for a bad name or checkpoint, FileNotFoundError naming a missing file, and
     FileExistsError when ``<name>.zip`` exists and ``overwrite`` is False.
@@ -80,8 +81,11 @@ def ship_model(
     dest.mkdir(parents=True, exist_ok=True)
     meta = json.loads(source_meta.read_text())
     meta["selected"] = selection_note(meta, checkpoint)
+    shown = target_config.resolve()
+    if shown.is_relative_to(Path.cwd().resolve()):  # e.g. experiments/models/<name>.config.yaml
+        shown = shown.relative_to(Path.cwd().resolve())
     meta["reproduce"] = reproduce or (
-        f"discoverygym train --config {target_config} --out runs/{name}  "
+        f"discoverygym train --config {shown} --out runs/{name}  "
         f"(then runs/{name}/{checkpoint}.zip)"
     )
     if isinstance(meta.get("wandb"), dict):

@@ -49,6 +49,19 @@ def test_ship_copies_the_checkpoint_with_its_notes(run_dir: Path, tmp_path: Path
     assert meta["selected"].startswith("the final model") and meta["reproduce"] == "make it"
 
 
+def test_ship_names_the_config_relative_to_the_working_directory(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model shipped into the repository says `--config experiments/models/<name>...`, not
+    the path of the machine it was shipped on."""
+    monkeypatch.chdir(tmp_path)
+    ship_model(run_dir, "ppo_here", dest=tmp_path / "experiments" / "models")
+    meta = json.loads((tmp_path / "experiments/models/ppo_here.meta.json").read_text())
+    assert meta["reproduce"].startswith(
+        "discoverygym train --config experiments/models/ppo_here.config.yaml --out runs/ppo_here"
+    )
+
+
 def test_ship_redraws_a_missing_curve(run_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "run"
     copy.mkdir()
