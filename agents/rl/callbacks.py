@@ -18,6 +18,13 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 
+
+def log_key(key: str) -> str:
+    """`key` as SB3's logger can write it: its CSV output joins the keys with commas and quotes
+    nothing, so a per-set key such as ``eval/random-15x15:seed=1000,n=20/score`` would shift
+    every later column of ``progress.csv``. Commas become semicolons."""
+    return key.replace(",", ";")
+
 class ValidationCallback(BaseCallback):
     """Greedy validation every ``config['eval']['freq']`` env steps; keeps the best model."""
 
@@ -58,7 +65,7 @@ class ValidationCallback(BaseCallback):
         result["env_steps"] = float(model.num_timesteps)
         self.history.append(result)
         for key, value in result.items():
-            model.logger.record(f"eval/{key}", value)
+            model.logger.record(log_key(f"eval/{key}"), value)
         model.logger.dump(model.num_timesteps)
         if self.best is None or result["score"] < self.best["score"]:
             self.best = result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -269,5 +270,9 @@ def test_validation_on_several_sets_averages_them(tmp_path: Path) -> None:
     assert both[f"{sets[1]}/score"] == pytest.approx(one[1]["score"])
     meta = json.loads(sidecars(zip_path)[1].read_text())
     assert meta["validation"] and "score" in meta["validation"][-1]
+    with open(tmp_path / "progress.csv", newline="") as f:  # one column per key, per-set keys too
+        rows = list(csv.reader(f))
+    assert {len(row) for row in rows} == {len(rows[0])}
+    assert f"eval/{sets[1].replace(',', ';')}/score" in rows[0]
     with pytest.raises(ValueError, match="eval.dataset is an empty list"):
         validate(model, {**saved, "eval": {**saved["eval"], "dataset": []}})
