@@ -79,41 +79,22 @@ def test_binpacking_bins_mode_runs_with_other_bin_counts() -> None:
         assert action == max_bins  # the first item can only open a new bin
 
 
-@pytest.mark.parametrize("wrapper", [None, {"name": "binpacking_topk", "k": 3}])
-def test_best_fit_prior_alone_is_best_fit(wrapper: dict | None) -> None:
-    """With the learned correction zeroed, the greedy policy packs exactly as best fit
-    (on the full histogram and on the top-k view, whose first candidate is the tightest fit)."""
+@pytest.mark.parametrize(
+    ("prior", "rule", "wrapper"),
+    [
+        ("best_fit_prior", "best_fit", None),
+        # the top-k view's first candidate is the tightest fit
+        ("best_fit_prior", "best_fit", {"name": "binpacking_topk", "k": 3}),
+        ("sum_of_squares_prior", "sum_of_squares", None),
+        # a top-k view wide enough to hold every level
+        ("sum_of_squares_prior", "sum_of_squares", {"name": "binpacking_topk", "k": 100}),
+    ],
+)
+def test_a_rule_prior_alone_is_the_rule(prior: str, rule: str, wrapper: dict | None) -> None:
+    """With the learned correction zeroed, the greedy policy packs exactly as the rule of its
+    prior, ties included, on the full histogram and on the top-k view."""
     model, config = _model(
-        BP,
-        {"dataset": "weibull-100:seed=1,count=2"},
-        "binpacking",
-        {"best_fit_prior": 10.0},
-        wrapper=wrapper,
-    )
-    last = model.policy.mlp_extractor.psi[-1]
-    th.nn.init.zeros_(last.weight)
-    th.nn.init.zeros_(last.bias)
-    agent = RLAgent(model, config)
-    dataset = "weibull-200:seed=5,count=3"
-    env = gym.make(BP, dataset=dataset)
-    for name in load_dataset(dataset).names:
-        learned = run_episode(env, agent, options={"instance": name}).final_info["assignment"]
-        best = run_episode(env, make_agent("best_fit"), options={"instance": name}).final_info[
-            "assignment"
-        ]
-        np.testing.assert_array_equal(learned, best)
-
-
-@pytest.mark.parametrize("wrapper", [None, {"name": "binpacking_topk", "k": 100}])
-def test_sum_of_squares_prior_alone_is_sum_of_squares(wrapper: dict | None) -> None:
-    """With the learned correction zeroed, the greedy policy packs exactly as Sum-of-Squares,
-    ties included (on the full histogram, and on a top-k view wide enough to hold every level)."""
-    model, config = _model(
-        BP,
-        {"dataset": "weibull-100:seed=1,count=2"},
-        "binpacking",
-        {"sum_of_squares_prior": 1.0},
-        wrapper=wrapper,
+        BP, {"dataset": "weibull-100:seed=1,count=2"}, "binpacking", {prior: 1.0}, wrapper=wrapper
     )
     last = model.policy.mlp_extractor.psi[-1]
     th.nn.init.zeros_(last.weight)
@@ -121,12 +102,13 @@ def test_sum_of_squares_prior_alone_is_sum_of_squares(wrapper: dict | None) -> N
     agent = RLAgent(model, config)
     dataset = "weibull-300:seed=5,count=3"
     env = gym.make(BP, dataset=dataset)
+    other = {"best_fit": "sum_of_squares", "sum_of_squares": "best_fit"}[rule]
     for name in load_dataset(dataset).names:
         learned = run_episode(env, agent, options={"instance": name}).final_info["assignment"]
-        rule = run_episode(env, make_agent("sum_of_squares"), options={"instance": name})
-        np.testing.assert_array_equal(learned, rule.final_info["assignment"])
-        best = run_episode(env, make_agent("best_fit"), options={"instance": name})
-        assert not np.array_equal(learned, best.final_info["assignment"])  # the test can fail
+        played = run_episode(env, make_agent(rule), options={"instance": name})
+        np.testing.assert_array_equal(learned, played.final_info["assignment"])
+        contrast = run_episode(env, make_agent(other), options={"instance": name})
+        assert not np.array_equal(learned, contrast.final_info["assignment"])  # it can fail
 
 
 @pytest.mark.parametrize("value", [-1.0, "high", True])
