@@ -15,6 +15,12 @@ gradient step on the cross-entropy of that solution's actions. Here, each round:
    minimising the negative log-likelihood of their actions (masked where the env has masks)
    with the policy's optimizer at ``learning_rate``. Neither the reward nor the critic is used.
 
+``objective: relative`` replaces step 3's label by every rollout, weighted by how it compares
+with the other rollouts of its instance: ``(mean score - score) / std`` over the K, so better
+than the instance's mean pushes its actions up and worse pushes them down (POMO's shared
+baseline, Kwon et al. 2020, normalised per instance as in GRPO). Rollouts that tie with the mean
+carry no weight and are skipped; an instance whose K rollouts all tie teaches nothing.
+
 Config section (``self_labeling``; with it, `train` runs this instead of the algorithm's
 ``learn``, for ``total_steps`` env steps counting every sampled rollout's steps, validating
 every ``eval.freq`` steps; the model is saved, loaded and evaluated as any other)::
@@ -25,6 +31,7 @@ every ``eval.freq`` steps; the model is saved, loaded and evaluated as any other
       epochs: 1
       batch_size: 256
       learning_rate: 0.0001
+      objective: best      # or relative
 
 The training distribution is the env's own (e.g. job shop ``random-10x10``: a fresh instance
 per reset seed); curricula (`envs.TensorCurriculum`) and reward wrappers play no part.
@@ -57,7 +64,9 @@ SELF_LABELING_DEFAULTS: dict[str, Any] = {
     "epochs": 1,
     "batch_size": 256,
     "learning_rate": 1e-4,
+    "objective": "best",
 }
+OBJECTIVES = ("best", "relative")
 
 
 def self_labeling_settings(spec: dict[str, Any] | None) -> dict[str, Any]:
@@ -78,6 +87,12 @@ def self_labeling_settings(spec: dict[str, Any] | None) -> dict[str, Any]:
     rate = out["learning_rate"]
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
         raise ValueError(f"self_labeling.learning_rate must be a positive number, got {rate!r}")
+    if out["objective"] not in OBJECTIVES:
+        raise ValueError(f"self_labeling.objective must be one of {', '.join(OBJECTIVES)}, "
+                         f"got {out['objective']!r}")
+    if out["objective"] == "relative" and out["samples"] < 2:
+        raise ValueError("self_labeling.objective relative compares an instance's rollouts: "
+                         f"samples must be >= 2, got {out['samples']}")
     return out
 
 
@@ -113,17 +128,16 @@ def round_seeds(seed: int, round_index: int, instances: int) -> list[int]:
     return [int(s) for s in state]
 
 
-def sample_labels(
+def sample_rollouts(
     model: BaseAlgorithm,
     config: dict[str, Any],
     seeds: list[int],
     samples: int,
     sample_seed: int,
-) -> tuple[list[Trajectory], list[list[dict[str, Any]]], list[int], int]:
-    """`samples` sampled rollouts of each instance (env reset seed ``seeds[b]``): (the best
-    rollout's trajectory per instance, every rollout's final info per instance, the index of
-    the best rollout per instance, the env steps of all the rollouts)."""
-    adapter = games.adapter(game_of(config["env_id"]))
+) -> tuple[list[Trajectory], list[list[dict[str, Any]]]]:
+    """`samples` sampled rollouts of each instance (env reset seed ``seeds[b]``): every
+    rollout's trajectory (instance-major: rollout k of instance b at ``b * samples + k``) and
+    every rollout's final info per instance."""
     jobs = [(b, k) for b in range(len(seeds)) for k in range(samples)]
     trajectories = [Trajectory() for _ in jobs]
     rngs = [rollout_rng(sample_seed, b, k) for b, k in jobs]
@@ -137,17 +151,45 @@ def sample_labels(
         recording(gumbel_chooser(model, rngs), trajectories),
     )
     per_instance = [finals[b * samples : (b + 1) * samples] for b in range(len(seeds))]
-    best = [
-        min(range(samples), key=lambda k, rollouts=rollouts: adapter.episode_score(rollouts[k]))
-        for rollouts in per_instance
-    ]
+    return trajectories, per_instance
+
+
+def sample_labels(
+    model: BaseAlgorithm,
+    config: dict[str, Any],
+    seeds: list[int],
+    samples: int,
+    sample_seed: int,
+) -> tuple[list[Trajectory], list[list[dict[str, Any]]], list[int], int]:
+    """`samples` sampled rollouts of each instance (env reset seed ``seeds[b]``): (the best
+    rollout's trajectory per instance, every rollout's final info per instance, the index of
+    the best rollout per instance, the env steps of all the rollouts)."""
+    adapter = games.adapter(game_of(config["env_id"]))
+    trajectories, per_instance = sample_rollouts(model, config, seeds, samples, sample_seed)
+    best = [int(np.argmin([adapter.episode_score(f) for f in row])) for row in per_instance]
     labels = [trajectories[b * samples + k] for b, k in enumerate(best)]
     return labels, per_instance, best, sum(len(t.actions) for t in trajectories)
 
 
-def label_loss(model: BaseAlgorithm, steps: list[tuple[Any, Any, np.ndarray | None]]) -> th.Tensor:
+def relative_weights(scores: list[list[float]]) -> list[list[float]]:
+    """Per instance, each rollout's ``(mean - score) / std`` over the instance's rollouts
+    (lower scores are better); all zeros where the rollouts tie."""
+    out = []
+    for row in scores:
+        values = np.asarray(row, dtype=np.float64)
+        spread = values.std()
+        out.append([0.0] * len(row) if spread == 0 else list((values.mean() - values) / spread))
+    return out
+
+
+def label_loss(
+    model: BaseAlgorithm,
+    steps: list[tuple[Any, Any, np.ndarray | None]],
+    weights: np.ndarray | None = None,
+) -> th.Tensor:
     """Mean negative log-likelihood of the labelled actions of ``(observation, action, mask)``
-    steps under the model's policy (with gradients)."""
+    steps under the model's policy (with gradients), each step's term times its weight when
+    `weights` are given (a policy-gradient loss with those advantages)."""
     policy = model.policy
     obs = obs_as_tensor(stack_observations([o for o, _, _ in steps]), policy.device)
     actions = th.as_tensor(np.stack([a for _, a, _ in steps]), device=policy.device)
@@ -156,6 +198,8 @@ def label_loss(model: BaseAlgorithm, steps: list[tuple[Any, Any, np.ndarray | No
         _, log_prob, _ = policy.evaluate_actions(obs, actions, action_masks=masks)
     else:
         _, log_prob, _ = policy.evaluate_actions(obs, actions)
+    if weights is not None:
+        log_prob = log_prob * th.as_tensor(weights, dtype=log_prob.dtype, device=log_prob.device)
     return -log_prob.mean()
 
 
@@ -164,14 +208,21 @@ def fit_labels(
     labels: list[Trajectory],
     settings: dict[str, Any],
     rng: np.random.Generator,
+    weights: list[float] | None = None,
 ) -> float:
-    """`settings['epochs']` passes of minibatch gradient steps on the labels' NLL; the mean
-    loss of the last pass."""
+    """`settings['epochs']` passes of minibatch gradient steps on the labels' NLL (each
+    trajectory's steps times its weight when `weights` are given); the mean loss of the last
+    pass."""
     steps = [
         (o, a, t.masks[i] if t.masks else None)
         for t in labels
         for i, (o, a) in enumerate(zip(t.observations, t.actions))
     ]
+    step_weights = (
+        None
+        if weights is None
+        else np.asarray([w for t, w in zip(labels, weights) for _ in t.actions], dtype=np.float32)
+    )
     policy = model.policy
     policy.set_training_mode(True)
     for group in policy.optimizer.param_groups:
@@ -182,8 +233,9 @@ def fit_labels(
         losses = []
         order = rng.permutation(len(steps))
         for start in range(0, len(steps), size):
-            batch = [steps[i] for i in order[start : start + size]]
-            loss = label_loss(model, batch)
+            chosen = order[start : start + size]
+            batch = [steps[i] for i in chosen]
+            loss = label_loss(model, batch, None if step_weights is None else step_weights[chosen])
             policy.optimizer.zero_grad()
             loss.backward()
             th.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
@@ -209,12 +261,22 @@ def self_label(
     best_scores: list[float] = []
     while steps < config["total_steps"]:
         seeds = round_seeds(config["seed"], rounds, settings["instances"])
-        labels, finals, _, played = sample_labels(
+        trajectories, finals = sample_rollouts(
             model, config, seeds, settings["samples"], sample_seed=config["seed"] * 7919 + rounds
         )
-        steps += played
-        loss = fit_labels(model, labels, settings, rng)
+        steps += sum(len(t.actions) for t in trajectories)
         scores = [[adapter.episode_score(f) for f in rollouts] for rollouts in finals]
+        if settings["objective"] == "best":  # the first best rollout of each instance
+            best = [int(np.argmin(row)) for row in scores]
+            labels = [trajectories[b * settings["samples"] + k] for b, k in enumerate(best)]
+            loss = fit_labels(model, labels, settings, rng)
+        else:
+            flat = [w for row in relative_weights(scores) for w in row]
+            kept = [i for i, w in enumerate(flat) if w != 0]
+            loss = 0.0
+            if kept:
+                loss = fit_labels(model, [trajectories[i] for i in kept], settings, rng,
+                                  weights=[flat[i] for i in kept])
         best_scores.append(float(np.mean([min(s) for s in scores])))
         model.num_timesteps = steps
         model.logger.record("self_labeling/loss", loss)
