@@ -10,6 +10,7 @@ the best model so far is saved to ``best_path``.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,12 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 
-
 def log_key(key: str) -> str:
     """`key` as SB3's logger can write it: its CSV output joins the keys with commas and quotes
     nothing, so a per-set key such as ``eval/random-15x15:seed=1000,n=20/score`` would shift
     every later column of ``progress.csv``. Commas become semicolons."""
     return key.replace(",", ";")
+
 
 class ValidationCallback(BaseCallback):
     """Greedy validation every ``config['eval']['freq']`` env steps; keeps the best model."""
@@ -71,4 +72,24 @@ class ValidationCallback(BaseCallback):
             self.best = result
             if self.best_path is not None:
                 model.save(self.best_path)
+                self._write_sidecars(model)
         return result
+
+    def _write_sidecars(self, model: BaseAlgorithm) -> None:
+        """The best checkpoint's config and a provisional meta, written with it, so a run
+        stopped early leaves a `best.zip` that `evaluate` and `ship` can use; `train`
+        replaces the meta with the full one when it ends."""
+        from discoverygym.agents.rl.config import save_config
+        from discoverygym.agents.rl.train import sidecars
+
+        config_path, meta_path = sidecars(self.best_path)
+        save_config(self.config, config_path)
+        meta = {
+            "algo": self.config["algo"],
+            "env_id": self.config["env_id"],
+            "compute": {"env_steps": float(model.num_timesteps)},
+            "validation": self.history,
+            "best": self.best,
+            "provisional": "written with the checkpoint; training had not ended",
+        }
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")

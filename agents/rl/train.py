@@ -10,7 +10,9 @@ writes, in `run_dir`:
   model.meta.json    library versions, training compute (env steps, CPU and wall seconds),
                      the W&B run's id/mode/dir, the last validation result, and the
                      pretraining statistics when the config has a ``pretrain`` section
-  best.zip (+ sidecars) the best model on the validation set, when `eval` is configured
+  best.zip (+ sidecars) the best model on the validation set, when `eval` is configured;
+                     written with each new best (its meta provisional until the run ends),
+                     so a run stopped early leaves a checkpoint `evaluate` and `ship` take
 and tracks the run in W&B (see `tracking`).
 
 With a ``pretrain`` section the policy is first cloned from demonstrations

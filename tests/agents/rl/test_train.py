@@ -276,3 +276,32 @@ def test_validation_on_several_sets_averages_them(tmp_path: Path) -> None:
     assert f"eval/{sets[1].replace(',', ';')}/score" in rows[0]
     with pytest.raises(ValueError, match="eval.dataset is an empty list"):
         validate(model, {**saved, "eval": {**saved["eval"], "dataset": []}})
+
+
+def test_a_run_stopped_early_leaves_a_usable_best_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after its validations but before it saves model.zip and writes its sidecars, the
+    run's best.zip still has its config and a provisional meta beside it: it loads and plays."""
+    from discoverygym.agents.rl.evaluate import evaluate_model
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    original = BaseAlgorithm.save
+
+    def save_then_die(self, path, *args, **kwargs):
+        if Path(path).name == "model.zip":
+            raise KeyboardInterrupt
+        return original(self, path, *args, **kwargs)
+
+    config = _tiny("maskable_ppo", policy="binpacking", wandb={"mode": "disabled"},
+                   eval={"dataset": "weibull-60:seed=100,count=2", "freq": 32})
+    monkeypatch.setattr(BaseAlgorithm, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(config=config, total_steps=64, run_dir=tmp_path, progress_bar=False)
+    best = tmp_path / "best.zip"
+    config_path, meta_path = sidecars(best)
+    assert best.exists() and config_path.exists() and not (tmp_path / "model.zip").exists()
+    meta = json.loads(meta_path.read_text())
+    assert meta["provisional"] and meta["best"]["score"] == min(v["score"] for v in meta["validation"])
+    (record,) = evaluate_model(best, "weibull-60:seed=100,count=2")
+    assert record.value == pytest.approx(meta["best"]["excess_pct"])
