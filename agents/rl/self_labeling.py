@@ -166,9 +166,14 @@ def sample_labels(
     the best rollout per instance, the env steps of all the rollouts)."""
     adapter = games.adapter(game_of(config["env_id"]))
     trajectories, per_instance = sample_rollouts(model, config, seeds, samples, sample_seed)
-    best = [int(np.argmin([adapter.episode_score(f) for f in row])) for row in per_instance]
+    best = [int(np.argmin(row)) for row in episode_scores(adapter, per_instance)]
     labels = [trajectories[b * samples + k] for b, k in enumerate(best)]
     return labels, per_instance, best, sum(len(t.actions) for t in trajectories)
+
+
+def episode_scores(adapter: Any, finals: list[list[dict[str, Any]]]) -> list[list[float]]:
+    """The game's episode score (lower is better) of every rollout, per instance."""
+    return [[adapter.episode_score(f) for f in rollouts] for rollouts in finals]
 
 
 def relative_weights(scores: list[list[float]]) -> list[list[float]]:
@@ -261,22 +266,25 @@ def self_label(
     best_scores: list[float] = []
     while steps < config["total_steps"]:
         seeds = round_seeds(config["seed"], rounds, settings["instances"])
-        trajectories, finals = sample_rollouts(
-            model, config, seeds, settings["samples"], sample_seed=config["seed"] * 7919 + rounds
-        )
-        steps += sum(len(t.actions) for t in trajectories)
-        scores = [[adapter.episode_score(f) for f in rollouts] for rollouts in finals]
-        if settings["objective"] == "best":  # the first best rollout of each instance
-            best = [int(np.argmin(row)) for row in scores]
-            labels = [trajectories[b * settings["samples"] + k] for b, k in enumerate(best)]
+        sample_seed = config["seed"] * 7919 + rounds
+        if settings["objective"] == "best":
+            labels, finals, _, played = sample_labels(
+                model, config, seeds, settings["samples"], sample_seed
+            )
             loss = fit_labels(model, labels, settings, rng)
         else:
-            flat = [w for row in relative_weights(scores) for w in row]
-            kept = [i for i, w in enumerate(flat) if w != 0]
+            trajectories, finals = sample_rollouts(
+                model, config, seeds, settings["samples"], sample_seed
+            )
+            played = sum(len(t.actions) for t in trajectories)
+            weights = [w for row in relative_weights(episode_scores(adapter, finals)) for w in row]
+            kept = [i for i, w in enumerate(weights) if w != 0]
             loss = 0.0
             if kept:
                 loss = fit_labels(model, [trajectories[i] for i in kept], settings, rng,
-                                  weights=[flat[i] for i in kept])
+                                  weights=[weights[i] for i in kept])
+        steps += played
+        scores = episode_scores(adapter, finals)
         best_scores.append(float(np.mean([min(s) for s in scores])))
         model.num_timesteps = steps
         model.logger.record("self_labeling/loss", loss)

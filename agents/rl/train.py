@@ -20,7 +20,8 @@ With a ``pretrain`` section the policy is first cloned from demonstrations
 trained by RL for ``total_steps``; the compute counts both stages (``env_steps`` includes the
 demonstrations' moves, also given as ``pretrain_env_steps``). With a ``self_labeling`` section
 the ``total_steps`` are spent on self-labeling (`self_labeling.self_label`: the best of K
-sampled solutions as the label, as the Self-Labeling SPN trains) instead of the algorithm's
+sampled solutions as the label, as the Self-Labeling SPN trains, or with ``objective: relative``
+every sample weighted against its instance's mean) instead of the algorithm's
 ``learn``; its statistics go into the meta under ``self_labeling``.
 """
 
