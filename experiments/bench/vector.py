@@ -397,7 +397,9 @@ def sb3_table(quick: bool, repeats: int) -> tuple[Table, dict[str, float]]:
 # ----------------------------------------------------------------------------- training
 
 
-SHIPPED_CONFIGS: tuple[str, ...] = ("ppo_binpacking", "ppo_jobshop", "ppo_tensor")
+SHIPPED_CONFIGS: tuple[str, ...] = (
+    "ppo_binpacking", "ppo_binpacking_ss", "ppo_jobshop", "ppo_jobshop_3m", "ppo_tensor", "ppo_capset"
+)
 VEC_ENVS: tuple[str, ...] = ("native", "dummy", "subproc")
 
 
