@@ -511,6 +511,10 @@ def binpacking_scorer(
             f"the binpacking policy needs OnlineBinPackingEnv's Dict observation, got {observation_space}"
         )
     spaces_ = observation_space.spaces
+    # one Sum-of-Squares prior reads either view; best fit's prior differs between them
+    sum_of_squares = (
+        make_sum_of_squares_prior(sum_of_squares_prior) if sum_of_squares_prior > 0 else None
+    )
     if "candidates" in spaces_:  # the BinPackingTopK view
         return SetScorer(
             binpacking_topk_features,
@@ -518,8 +522,7 @@ def binpacking_scorer(
             spaces_["globals"].shape[0],
             hidden=hidden,
             prior=_sum_priors(
-                make_topk_prior(best_fit_prior) if best_fit_prior > 0 else None,
-                make_sum_of_squares_prior(sum_of_squares_prior) if sum_of_squares_prior > 0 else None,
+                make_topk_prior(best_fit_prior) if best_fit_prior > 0 else None, sum_of_squares
             ),
         )
     if "histogram" in spaces_:
@@ -534,7 +537,7 @@ def binpacking_scorer(
                          "binpacking_topk view (the bins view has no counts per level)")
     prior = _sum_priors(
         make_best_fit_prior(best_fit_prior, capacity) if best_fit_prior > 0 else None,
-        make_sum_of_squares_prior(sum_of_squares_prior) if sum_of_squares_prior > 0 else None,
+        sum_of_squares,
     )
     return SetScorer(
         features, BINPACKING_CANDIDATE_DIM, BINPACKING_GLOBAL_DIM, hidden=hidden, prior=prior

@@ -271,20 +271,21 @@ def self_label(
             labels, finals, _, played = sample_labels(
                 model, config, seeds, settings["samples"], sample_seed
             )
+            scores = episode_scores(adapter, finals)
             loss = fit_labels(model, labels, settings, rng)
         else:
             trajectories, finals = sample_rollouts(
                 model, config, seeds, settings["samples"], sample_seed
             )
             played = sum(len(t.actions) for t in trajectories)
-            weights = [w for row in relative_weights(episode_scores(adapter, finals)) for w in row]
+            scores = episode_scores(adapter, finals)
+            weights = [w for row in relative_weights(scores) for w in row]
             kept = [i for i, w in enumerate(weights) if w != 0]
             loss = 0.0
             if kept:
                 loss = fit_labels(model, [trajectories[i] for i in kept], settings, rng,
                                   weights=[weights[i] for i in kept])
         steps += played
-        scores = episode_scores(adapter, finals)
         best_scores.append(float(np.mean([min(s) for s in scores])))
         model.num_timesteps = steps
         model.logger.record("self_labeling/loss", loss)
