@@ -99,6 +99,9 @@ def evolve(
                                             "program on train with optuna (either method).")] = False,
     tune_trials: Annotated[int, typer.Option(help="Sandboxed evaluations per tuned program.")] = 12,
     tune_sampler: Annotated[str, typer.Option(help="Tuning optimiser: tpe or cmaes.")] = "tpe",
+    start_from: Annotated[Optional[Path], typer.Option(
+        help="Start the islands from this program file (an earlier run's best.py or a shipped "
+             "evolved program) instead of the game's seed.")] = None,
 ) -> None:
     """Evolve a game's priority function with an LLM (FunSearch), sandboxed and resumable."""
     if run_dir is None:
@@ -113,7 +116,7 @@ def evolve(
     from discoverygym.agents.evolution.llm import SamplingConfig, make_backend
     from discoverygym.agents.evolution.sandbox import SandboxLimits
     from discoverygym.agents.evolution.eoh import EoHConfig
-    from discoverygym.agents.evolution.search import EvolutionConfig, make_evolution
+    from discoverygym.agents.evolution.search import EvolutionConfig, SeedFailure, make_evolution
     from discoverygym.agents.evolution.tune import TuneConfig
 
     if samples is None and minutes is None:
@@ -126,6 +129,11 @@ def evolve(
     sandbox = _sandbox_or_exit(env, allow_weak_sandbox)
     try:
         spec = get_game(env)
+        started = None
+        if start_from is not None:
+            from discoverygym.agents.evolution.export import start_from as seeded_with
+
+            spec, started = seeded_with(spec, start_from)
         config = EvolutionConfig(
             database=DatabaseConfig(
                 functions_per_prompt=functions_per_prompt, num_islands=islands,
@@ -141,7 +149,8 @@ def evolve(
             method=method,
             eoh=EoHConfig(population_size=population_size, init_samples=init_samples,
                           operators=tuple(op.strip() for op in operators.split(",") if op.strip())),
-            tune=TuneConfig(trials=tune_trials, sampler=tune_sampler) if tune else None)
+            tune=TuneConfig(trials=tune_trials, sampler=tune_sampler) if tune else None,
+            start_from=started)
         backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,
                                                    temperature=llm_temperature, seed=seed),
                                threads=llm_threads, prompt_lookup=prompt_lookup)
@@ -178,6 +187,11 @@ def evolve(
             console.print(f"The LLM failed; the run so far is saved in {run_dir} "
                           "(continue it with --resume).")
             raise typer.Exit(1) from None
+        except SeedFailure as error:
+            live.update(Text(f"stopped: {error}", style="red"))
+            if tracker is not None:
+                tracker.finish({})
+            raise typer.BadParameter(str(error)) from None
         live.update(_line(result.stats, budget))
     if tracker is not None:
         tracker.log(result.stats, force=True)

@@ -21,6 +21,7 @@ import hashlib
 import importlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import numpy as np
 from discoverygym.agents.evolution import code
 from discoverygym.agents.evolution.checkpoint import atomic_write_text, load_checkpoint
 from discoverygym.agents.evolution.curve import plot_curve, progress_curve
-from discoverygym.agents.evolution.games import get_game
+from discoverygym.agents.evolution.games import GameSpec, get_game
 from discoverygym.agents.shipped import models_dir
 
 MARK = "# metadata: "
@@ -125,6 +126,40 @@ def load_agent(path: Path, game: str | None = None):
     except AttributeError:
         pass
     return agent
+
+
+def start_from(spec: GameSpec, path: Path) -> tuple[GameSpec, dict[str, str]]:
+    """`spec` with the function of program file `path` as its seed, and the provenance
+    (``{"file", "sha256"}``) to record: ``evolve --start-from`` continues a search from an
+    earlier run's program instead of the game's seed.
+
+    The file is parsed, never executed here (the search scores its seed in the sandbox). A file
+    whose metadata names another game, or without the game's function, is refused (ValueError
+    naming the file). The seed's docstring is kept when the program has none, since prompts
+    show it.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"--start-from {path}: cannot read it ({error})") from None
+    try:
+        game = read_metadata(path).get("game") if MARK in text else None
+    except (ValueError, AttributeError):
+        raise ValueError(f"--start-from {path}: its '{MARK.strip()}' line is not a JSON object") from None
+    if game is not None and game != spec.name:
+        raise ValueError(f"--start-from {path}: it is a {game} program, not {spec.name}")
+    try:
+        node = code.function_node(text, spec.function_name)
+    except code.ProgramError as error:
+        raise ValueError(f"--start-from {path}: {error}") from None
+    source = ast.unparse(node)
+    if code.docstring(source) is None:
+        source = code.rename_function(source, spec.function_name,
+                                      docstring=code.docstring(spec.seed))
+    seeded = replace(spec, seed=source, seed_variants=(),
+                     seed_idea=f"the evolved program {path.name}")
+    return seeded, {"file": path.name, "sha256": source_sha256(path)}
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:

@@ -68,6 +68,9 @@ class EvolutionConfig:
     method: str = "funsearch"  # "funsearch" (completion prompts) or "eoh" (chat, eoh.py)
     eoh: EoHConfig | None = None  # EoH's knobs (None: eoh.EoHConfig's defaults)
     tune: TuneConfig | None = None  # tune the constants of each new best on train (tune.py)
+    # The program the islands started from instead of the game's seed (`export.start_from`):
+    # {"file", "sha256"}; recorded in the checkpoint and in every exported best.
+    start_from: dict[str, str] | None = None
 
 
 #: The dataset splits of a run, and the `EvolutionConfig` field that overrides each.
@@ -93,10 +96,21 @@ def resumed_config(config: EvolutionConfig, stored: dict[str, Any], run_dir: Pat
                 f"{run_dir} was run with --{split} {' '.join(datasets)}; resume it with the same "
                 f"{split} datasets (or without --{split}), not {' '.join(given)}"
             )
+    started = stored.get("start_from")
+    if config.start_from is not None and config.start_from.get("sha256") != (started or {}).get("sha256"):
+        was = f"--start-from {started['file']}" if started else "the game's seed"
+        raise ValueError(f"{run_dir} started from {was}; resume it without --start-from or with "
+                         f"that file, not {config.start_from['file']}")
+    if started is not None and config.start_from is None:
+        changes["start_from"] = started
     if "seed" in stored and stored["seed"] != config.seed:
         raise ValueError(f"{run_dir} was run with --seed {stored['seed']}; resume it with that "
                          f"seed (or without --seed), not {config.seed}")
     return replace(config, **changes) if changes else config
+
+
+class SeedFailure(RuntimeError):
+    """The seed (or the --start-from program) fails, or a seed variant plays differently."""
 
 
 @dataclass
@@ -200,6 +214,7 @@ class Evolution:
     def _state(self) -> dict[str, Any]:
         return {"version": 1, "game": self.spec.name, "llm": self.llm.name,
                 "config": {"seed": self.config.seed, "database": asdict(self.config.database),
+                           "start_from": self.config.start_from,
                            "datasets": {split: list(self._datasets(split)) for split in SPLITS}},
                 "stats": asdict(self.stats), "best": self.best, "next_id": self.next_id,
                 "log_lines": self.log_lines,
@@ -261,12 +276,14 @@ class Evolution:
         """Score the seed; register it (and its equivalent variants, one per island in turn)."""
         result = self._evaluate(self.spec.seed, "train")
         if not result.ok:
-            raise RuntimeError(f"the seed program of {self.spec.name} fails: {result.error}")
+            what = (f"the --start-from program {self.config.start_from['file']}"
+                    if self.config.start_from else f"the seed program of {self.spec.name}")
+            raise SeedFailure(f"{what} fails on train: {result.error}")
         seeds = self.spec.seeds() if self.config.seed_variants else (self.spec.seed,)
         for variant in seeds[1:]:
             check = self._evaluate(variant, "train")
             if not check.ok or check.scores != result.scores:
-                raise RuntimeError(f"a seed variant of {self.spec.name} does not play as the seed "
+                raise SeedFailure(f"a seed variant of {self.spec.name} does not play as the seed "
                                    f"({check.error or check.score}):\n{variant}")
         for island in range(self.config.database.num_islands):
             source = code.normalise(seeds[island % len(seeds)], self.spec.function_name)
@@ -292,7 +309,8 @@ class Evolution:
 
     def _write_best(self, path: Path) -> None:
         assert self.best is not None
-        write_program(path, self.best["source"], self.spec.name, {
+        started = {"start_from": self.config.start_from} if self.config.start_from else {}
+        write_program(path, self.best["source"], self.spec.name, {**started,
             "scores": self.best["scores"], "samples": self.stats.samples,
             "sample": self.best["sample"], "llm": self.llm.name, "seed": self.config.seed,
             "datasets": {s: list(self._datasets(s)) for s in ("train", "validation", "test")},

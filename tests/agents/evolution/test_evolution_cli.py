@@ -135,3 +135,14 @@ def test_unknown_llm_lists_the_known_ones(tmp_path):
                                       "--run-dir", str(tmp_path / "r"), "--no-wandb"])
     assert result.exit_code == 2
     assert "qwen2.5-coder-0.5b" in result.output and "openai:<model>@<url>" in result.output
+
+
+def test_a_start_from_program_that_fails_is_named(url, tmp_path):
+    program = tmp_path / "scalar.py"
+    program.write_text("def priority(item, bins):\n    return 1.0\n")
+    result = CliRunner().invoke(app, ["--llm", f"openai:tiny@{url}", "--run-dir", str(tmp_path / "r"),
+                                      "--samples", "2", "--no-wandb", "--start-from", str(program),
+                                      *SMALL], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert "the --start-from program scalar.py fails on train" in " ".join(result.output.replace("│", " ").split())
+    assert not Handler.requests  # refused before any LLM call

@@ -208,3 +208,59 @@ def test_resume_keeps_the_runs_datasets_and_seed(tmp_path):
     with pytest.raises(ValueError, match="was run with --seed 2; .* not 0"):
         run_evolution("binpacking", ScriptedBackend(completions), tmp_path, samples=5,
                       config=replace(bare, seed=0), resume=True)
+
+
+def test_a_run_can_start_from_an_earlier_program(tmp_path):
+    from dataclasses import replace
+
+    from discoverygym.agents.evolution.export import start_from, write_program
+    from discoverygym.agents.evolution.search import Evolution
+
+    spec = get_game("binpacking")
+    program = write_program(tmp_path / "earlier.py", FUNSEARCH_WEIBULL, "binpacking",
+                            {"scores": {"train": -1.0}})
+    seeded, provenance = start_from(spec, program)
+    assert provenance["file"] == "earlier.py" and len(provenance["sha256"]) == 64
+    assert seeded.seed_variants == () and code.docstring(seeded.seed) == code.docstring(spec.seed)
+    run_dir = tmp_path / "run"
+    config = replace(evolve_worker.config(evaluate_test=False), start_from=provenance)
+    Evolution(seeded, ScriptedBackend(["    return bins\n"]), run_dir, config).run(samples=2)
+    checkpoint = load_checkpoint(run_dir)
+    islands = checkpoint["database"]["islands"]
+    # Every island starts from the program, scored in the sandbox, not from best fit.
+    assert {island["programs"][0]["source"] for island in islands} == {code.normalise(FUNSEARCH_WEIBULL)}
+    started = evaluate_program(FUNSEARCH_WEIBULL, "binpacking", "train", datasets=config.train_datasets)
+    best_fit = evaluate_program(spec.seed, "binpacking", "train", datasets=config.train_datasets)
+    assert checkpoint["stats"]["seed_train"] == started.score != best_fit.score
+    assert checkpoint["config"]["start_from"] == provenance
+    assert read_metadata(run_dir / "best.py")["start_from"] == provenance
+    # Resumed without the option: the run's own start; with another file: refused, naming both.
+    resumed = run_evolution("binpacking", ScriptedBackend(["    return bins\n"]), run_dir,
+                            samples=3, config=replace(config, start_from=None), resume=True)
+    assert resumed.stats.samples == 3
+    assert load_checkpoint(run_dir)["config"]["start_from"] == provenance
+    other = write_program(tmp_path / "other.py", spec.seed, "binpacking", {})
+    with pytest.raises(ValueError, match="started from --start-from earlier.py; .* not other.py"):
+        run_evolution("binpacking", ScriptedBackend(["    return bins\n"]), run_dir, samples=4,
+                      config=replace(config, start_from=start_from(spec, other)[1]), resume=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("def priority(item, bins):\n    return (bins +\n", "syntax error at line 2"),
+        ("def helper(item, bins):\n    return bins\n", "expected function 'priority'"),
+        ('# metadata: {"game": "jobshop"}\ndef priority(item, bins):\n    return bins\n',
+         "it is a jobshop program, not binpacking"),
+        ("# metadata: [not json\ndef priority(item, bins):\n    return bins\n", "not a JSON object"),
+        (b"\xff\xfe\x00", "cannot read it"),
+    ],
+)
+def test_start_from_refuses_a_bad_program_by_name(tmp_path, text, message):
+    from discoverygym.agents.evolution.export import start_from
+
+    path = tmp_path / "bad.py"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=message) as error:
+        start_from(get_game("binpacking"), path)
+    assert str(path) in str(error.value)
