@@ -294,6 +294,12 @@ class PriorityAgent(BinPackingAgent):
         return int(fits[j]) if j < fits.size else mask.size - 1
 
 
+def _rollout_best_fit() -> BinPackingAgent:
+    from discoverygym.agents.heuristics.binpacking_rollout import RolloutBestFit
+
+    return RolloutBestFit()
+
+
 BINPACKING_AGENTS: dict[str, Callable[[], BinPackingAgent]] = {
     "first_fit": FirstFit,
     "best_fit": BestFit,
@@ -301,6 +307,7 @@ BINPACKING_AGENTS: dict[str, Callable[[], BinPackingAgent]] = {
     "next_fit": NextFit,
     "harmonic_6": lambda: HarmonicK(6),
     "sum_of_squares": SumOfSquares,
+    "rollout_best_fit": _rollout_best_fit,  # lookahead on resampled futures (binpacking_rollout)
 }
 
 

@@ -9,7 +9,8 @@ is played in a canonical order, so that the labelled move is a function of the r
 - the next term is one of the remaining terms that is nonzero at the first nonzero entry of
   the residual (flattened order); ties go to the lexicographically smallest action.
 
-Demonstration sources (``pretrain.sources``, weights of a mixture; see `SOURCES`):
+Demonstration sources (``pretrain.sources``, weights of a mixture; see `GAME_SOURCES`).
+Tensor game:
 
 - ``matmul``: the naive decomposition of the matrix multiplication target (the n*m*p
   elementary products, as `NaiveTensorAgent` plays them);
@@ -18,9 +19,19 @@ Demonstration sources (``pretrain.sources``, weights of a mixture; see `SOURCES`
 - ``elementary``: k ~ U{1..max_steps} distinct random elementary terms e_a (x) e_b (x) e_c
   (sparse targets like the matmul tensor, which is not among them unless drawn by chance).
 
+Bin packing:
+
+- ``rollout``: episodes of the config's training set played by rollout over best fit
+  (`discoverygym.agents.heuristics.binpacking_rollout`; ``expert_samples`` futures of
+  ``expert_horizon`` items per candidate), each move labelled in the policy's view. Cloning a
+  lookahead expert into a greedy policy is approximate policy iteration (Bertsekas &
+  Tsitsiklis 1996; expert iteration, Anthony et al. 2017): the policy keeps the expert's
+  choices at a single network call per item.
+
 Every demonstration is played in the config's training env (reward wrapper included), so the
 value head is fitted to the demonstration's return-to-go (discount ``algo_kwargs.gamma``) as
-well: PPO fine-tuning then starts from a critic that matches the cloned actor.
+well: PPO fine-tuning then starts from a critic that matches the cloned actor. With masked
+(``maskable_ppo``) policies the likelihood is taken over the legal actions.
 
 Config section (``pretrain``, all optional)::
 
@@ -32,8 +43,8 @@ Config section (``pretrain``, all optional)::
       vf_coef: 0.5
       sources: {matmul: 0.05, synthetic: 0.6, elementary: 0.35}
       max_rank: null           # synthetic ranks up to this (default: env's max_steps)
-
-Only the tensor game has demonstrations so far.
+      expert_samples: 16       # rollout: sampled futures per candidate
+      expert_horizon: 40       # rollout: items per sampled future
 """
 
 from __future__ import annotations
@@ -48,7 +59,12 @@ from discoverygym.envs.tensor.instances import encode_action
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.utils import obs_as_tensor
 
-SOURCES: tuple[str, ...] = ("matmul", "synthetic", "elementary")
+#: Demonstration sources by game (see the module docstring).
+GAME_SOURCES: dict[str, tuple[str, ...]] = {
+    "tensor": ("matmul", "synthetic", "elementary"),
+    "binpacking": ("rollout",),
+}
+SOURCES: tuple[str, ...] = tuple(s for sources in GAME_SOURCES.values() for s in sources)
 PRETRAIN_DEFAULTS: dict[str, Any] = {
     "episodes": 20_000,
     "epochs": 30,
@@ -57,6 +73,8 @@ PRETRAIN_DEFAULTS: dict[str, Any] = {
     "vf_coef": 0.5,
     "sources": {"matmul": 0.05, "synthetic": 0.6, "elementary": 0.35},
     "max_rank": None,
+    "expert_samples": 16,  # rollout: sampled futures per candidate
+    "expert_horizon": 40,  # rollout: items per sampled future
 }
 
 
@@ -76,7 +94,7 @@ def pretrain_settings(spec: dict[str, Any] | None) -> dict[str, Any]:
     if any(float(w) < 0 for w in sources.values()) or sum(map(float, sources.values())) <= 0:
         raise ValueError(f"pretrain.sources must be non-negative weights, not all 0: {sources}")
     out["sources"] = sources
-    for key in ("episodes", "epochs", "batch_size"):
+    for key in ("episodes", "epochs", "batch_size", "expert_samples", "expert_horizon"):
         if not isinstance(out[key], int) or out[key] < 1:
             raise ValueError(f"pretrain.{key} must be a positive integer, got {out[key]!r}")
     return out
@@ -148,10 +166,16 @@ def collect_demonstrations(
     Returns ``{"obs": {key: array}, "actions": array, "returns": array, "steps": int,
     "episodes": int, "by_source": {source: episodes}}``.
     """
-    if game_of(config["env_id"]) != "tensor":
+    game = game_of(config["env_id"])
+    allowed = GAME_SOURCES.get(game, ())
+    foreign = sorted(set(settings["sources"]) - set(allowed))
+    if not allowed or foreign:
         raise ValueError(
-            f"pretraining has demonstrations for the tensor game only, not {config['env_id']}"
+            f"pretraining has no demonstration source {(foreign or ['any'])[0]!r} for "
+            f"{config['env_id']}; its sources: {', '.join(allowed) or 'none'}"
         )
+    if game == "binpacking":
+        return _rollout_demonstrations(config, settings, seed)
     env = make_env(
         config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False, wrapper=None
     )
@@ -214,6 +238,74 @@ def collect_demonstrations(
     }
 
 
+def _rollout_demonstrations(
+    config: dict[str, Any], settings: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """Bin packing: episodes of the config's training set played by rollout over best fit
+    (`RolloutBestFit`), each move labelled in the policy's view (the ``binpacking_topk``
+    candidates, or the raw histogram levels without a wrapper), with its action mask.
+
+    The expert plays the raw env (reward wrapper included); a move whose level is not among the
+    view's candidates is played but not labelled (``"unlabelled"`` counts them).
+    """
+    from discoverygym.agents.heuristics.binpacking_rollout import RolloutBestFit
+    from discoverygym.agents.rl.envs import topk_view
+
+    wrapper = dict(config.get("wrapper") or {})
+    name = wrapper.pop("name", None)
+    if name not in (None, "binpacking_topk"):
+        raise ValueError(f"rollout demonstrations label the binpacking_topk view or none, not {name!r}")
+    env = make_env(config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False)
+    if getattr(env.unwrapped, "observation_mode", None) != "histogram":
+        raise ValueError("rollout demonstrations need env_kwargs.observation: histogram")
+    gamma = float(config["algo_kwargs"].get("gamma", 0.99))
+    expert = RolloutBestFit(settings["expert_samples"], settings["expert_horizon"], seed=seed)
+    obs_buf: dict[str, list[np.ndarray]] = {}
+    actions, masks, returns = [], [], []
+    unlabelled = 0
+    env.reset(seed=seed)
+    for _ in range(settings["episodes"]):
+        obs, info = env.reset()
+        expert.reset()
+        labelled_rewards: list[tuple[bool, float]] = []
+        done = False
+        while not done:
+            level = expert.act(obs, info)
+            if name is None:
+                view, index, mask = obs, level, np.asarray(info["action_mask"], dtype=bool)
+            else:
+                view, levels = topk_view(obs, int(wrapper.get("k", 12)))
+                hits = np.flatnonzero(levels == level)
+                index, mask = (int(hits[0]) if hits.size else -1), levels >= 0
+            if index >= 0:
+                for key, value in view.items():
+                    obs_buf.setdefault(key, []).append(np.asarray(value))
+                actions.append(index)
+                masks.append(mask)
+            else:
+                unlabelled += 1
+            obs, reward, terminated, truncated, info = env.step(level)
+            labelled_rewards.append((index >= 0, float(reward)))
+            done = terminated or truncated
+        togo, acc = [], 0.0
+        for labelled, reward in reversed(labelled_rewards):
+            acc = reward + gamma * acc
+            if labelled:
+                togo.append(acc)
+        returns.extend(reversed(togo))
+    env.close()
+    return {
+        "obs": {k: np.stack(v) for k, v in obs_buf.items()},
+        "actions": np.asarray(actions, dtype=np.int64),
+        "masks": np.stack(masks),
+        "returns": np.asarray(returns, dtype=np.float32),
+        "steps": len(actions) + unlabelled,
+        "episodes": settings["episodes"],
+        "by_source": {"rollout": settings["episodes"]},
+        "unlabelled": unlabelled,
+    }
+
+
 def pretrain_from_demonstrations(
     config: dict[str, Any], policy: ActorCriticPolicy, seed: int | None = None, verbose: int = 0
 ) -> dict[str, float]:
@@ -233,6 +325,7 @@ def pretrain_from_demonstrations(
     obs = obs_as_tensor(data["obs"], policy.device)
     actions = th.as_tensor(data["actions"], device=policy.device)
     returns = th.as_tensor(data["returns"], device=policy.device)
+    masks = data.get("masks")  # legal actions (maskable policies): the likelihood is over them
     n = len(actions)
     optimiser = th.optim.Adam(policy.parameters(), lr=float(settings["learning_rate"]))
     schedule = th.optim.lr_scheduler.CosineAnnealingLR(
@@ -246,7 +339,12 @@ def pretrain_from_demonstrations(
         for lo in range(0, n, settings["batch_size"]):
             idx = order[lo : lo + settings["batch_size"]]
             batch = {k: v[idx] for k, v in obs.items()} if isinstance(obs, dict) else obs[idx]
-            values, log_prob, _ = policy.evaluate_actions(batch, actions[idx])
+            if masks is None:
+                values, log_prob, _ = policy.evaluate_actions(batch, actions[idx])
+            else:
+                values, log_prob, _ = policy.evaluate_actions(
+                    batch, actions[idx], action_masks=masks[idx.numpy()]
+                )
             loss = -log_prob.mean() + float(settings["vf_coef"]) * th.nn.functional.mse_loss(
                 values.flatten(), returns[idx]
             )
@@ -261,12 +359,15 @@ def pretrain_from_demonstrations(
             print(f"pretrain epoch {epoch + 1}/{settings['epochs']}: loss {loss_value:.4f}")
     policy.set_training_mode(False)
     with th.no_grad():
-        greedy = policy.get_distribution(obs).mode()
-        accuracy = float((greedy == actions).all(dim=-1).float().mean())
+        dist = policy.get_distribution(obs) if masks is None else policy.get_distribution(obs, action_masks=masks)
+        greedy = dist.mode()
+        agree = greedy == actions
+        accuracy = float((agree.all(dim=-1) if agree.dim() > 1 else agree).float().mean())
     return {
         "env_steps": float(data["steps"]),
         "episodes": float(data["episodes"]),
         **{f"episodes_{k}": float(v) for k, v in data["by_source"].items()},
+        **({"unlabelled_steps": float(data["unlabelled"])} if "unlabelled" in data else {}),
         "loss": round(loss_value, 5),
         "accuracy": round(accuracy, 5),
         "cpu_seconds": round(time.process_time() - start, 2),
@@ -274,6 +375,7 @@ def pretrain_from_demonstrations(
 
 
 __all__ = [
+    "GAME_SOURCES",
     "PRETRAIN_DEFAULTS",
     "SOURCES",
     "canonical_terms",

@@ -1,0 +1,148 @@
+"""Rollout over best fit: a one-step lookahead that simulates best fit on sampled futures.
+
+A rollout algorithm (Bertsekas, Tsitsiklis & Wu, "Rollout algorithms for combinatorial
+optimization", J. Heuristics 1997; Bertsekas & Castanon 1999 for the stochastic case) improves a
+base heuristic by looking one decision ahead: each candidate placement of the current item is
+played, then the base heuristic finishes on sampled futures, and the placement with the fewest
+bins on average is kept. In expectation it is never worse than its base heuristic when the futures
+come from the true distribution.
+
+Here:
+
+- the base heuristic is best fit, and the candidates are one bin per distinct remaining capacity
+  where the item fits, plus a new bin (bins with the same gap are interchangeable);
+- the futures are resampled from the items seen so far in the episode, current item included
+  (a bootstrap: no knowledge of the distribution is assumed); each future holds
+  ``min(horizon, items left after this one)`` items (the env's ``items_left``), and all
+  candidates share the same futures (common random numbers), so the comparison is paired;
+- ties, including the first items where every candidate opens the same bins, go to best fit's
+  choice (the smallest gap, an existing bin before a new one);
+- the random draws come from a generator seeded by ``seed`` and the instance's name, so an
+  episode's packing does not depend on what was played before it, nor on the observation mode.
+
+Cost per item: (number of candidates) x `samples` x `horizon` best-fit steps, run as one
+numpy batch per step. Measured on OR-Library (20 instances each, ``samples=16, horizon=40``):
+see the README's bin packing results.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+
+from discoverygym.agents.heuristics.binpacking import BinPackingAgent
+
+__all__ = ["RolloutBestFit", "best_fit_bins_opened", "rollout_level"]
+
+
+def best_fit_bins_opened(gaps: np.ndarray, futures: np.ndarray, capacity: int) -> np.ndarray:
+    """Bins best fit opens while packing each row of `futures` after starting from that row's
+    open bins `gaps` (remaining capacities, -1 for no bin).
+
+    gaps: (N, B) integers; futures: (N, T) integer sizes. Returns (N,) counts of new bins.
+    """
+    n, steps = futures.shape
+    state = np.full((n, gaps.shape[1] + steps), -1, dtype=np.int64)
+    state[:, : gaps.shape[1]] = gaps
+    used = (state >= 0).sum(axis=1)
+    opened = np.zeros(n, dtype=np.int64)
+    rows = np.arange(n)
+    never = np.iinfo(np.int64).max
+    for t in range(steps):
+        item = futures[:, t]
+        fitting = np.where(state >= item[:, None], state, never)
+        slot = fitting.argmin(axis=1)
+        fits = fitting[rows, slot] != never
+        slot = np.where(fits, slot, used)
+        state[rows, slot] = np.where(fits, state[rows, slot], capacity) - item
+        opened += ~fits
+        used += ~fits
+    return opened
+
+
+def rollout_level(
+    counts: np.ndarray,
+    item: int,
+    capacity: int,
+    items_left: int,
+    seen: np.ndarray,
+    rng: np.random.Generator,
+    samples: int = 16,
+    horizon: int = 40,
+) -> int:
+    """The level (remaining capacity of the bin that gets `item`; `capacity` = a new bin) that
+    rollout over best fit picks, given the open bins per level `counts` (length capacity + 1).
+
+    `seen`: the sizes seen so far (current item included), the pool the futures are drawn from.
+    """
+    levels = np.flatnonzero(counts[item:capacity] > 0) + item  # ascending: best fit first
+    candidates = [*levels.tolist(), capacity]
+    steps = min(int(horizon), int(items_left) - 1)
+    if len(candidates) == 1 or steps <= 0 or samples <= 0:
+        return candidates[0]
+    smallest = int(seen.min())
+    futures = rng.choice(seen, size=(samples, steps))
+    # Open bins that can still take a future item (gaps below every size seen are dead).
+    live = np.repeat(np.arange(capacity + 1), np.asarray(counts, dtype=np.int64))
+    live = live[live >= smallest]
+    width = live.size + 1
+    start = np.full((len(candidates), width), -1, dtype=np.int64)
+    for k, level in enumerate(candidates):
+        row = live.tolist()
+        if level < capacity:
+            row.remove(level)
+        after = level - item
+        if after >= smallest:
+            row.append(after)
+        start[k, : len(row)] = row
+    opened = best_fit_bins_opened(
+        np.repeat(start, samples, axis=0), np.tile(futures, (len(candidates), 1)), capacity
+    ).reshape(len(candidates), samples).sum(axis=1)
+    opened[-1] += samples  # the new bin itself, in each sampled future
+    return candidates[int(np.argmin(opened))]  # first on ties: best fit's choice
+
+
+class RolloutBestFit(BinPackingAgent):
+    """Rollout over best fit (see the module docstring); both observation modes."""
+
+    name = "rollout_best_fit"
+
+    def __init__(self, samples: int = 16, horizon: int = 40, seed: int = 0) -> None:
+        for label, value in (("samples", samples), ("horizon", horizon)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
+        self.samples, self.horizon, self.seed = samples, horizon, int(seed)
+        self._seen: list[int] = []
+        self._rng = np.random.default_rng(seed)
+
+    def reset(self) -> None:
+        self._seen = []
+
+    def _level(self, counts: np.ndarray, item: int, info: dict[str, Any], items_left: int) -> int:
+        if info.get("item_index", len(self._seen)) == 0:  # a new episode: its own generator
+            self._seen = []
+            name = str(info.get("instance", ""))
+            self._rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+        self._seen.append(item)
+        capacity = counts.size - 1
+        return rollout_level(
+            counts, item, capacity, items_left, np.asarray(self._seen), self._rng,
+            self.samples, self.horizon,
+        )
+
+    def act_histogram(self, histogram, item, mask, info) -> int:
+        counts = np.rint(histogram).astype(np.int64)
+        left = int(info["num_items"]) - int(info["item_index"])
+        return self._level(counts, item, info, left)
+
+    def act_bins(self, bins, valid, item, mask, info) -> int:
+        capacity = int(info["capacity"])
+        open_bins = np.rint(bins[valid.astype(bool)]).astype(np.int64)
+        counts = np.bincount(open_bins, minlength=capacity + 1)
+        left = int(info["num_items"]) - int(info["item_index"])
+        level = self._level(counts, item, info, left)
+        if level == capacity:
+            return mask.size - 1
+        return int(np.argmax(mask[:-1] & (np.rint(bins) == level)))
