@@ -10,7 +10,8 @@ come from the true distribution.
 Here:
 
 - the base heuristic is best fit, and the candidates are one bin per distinct remaining capacity
-  where the item fits, plus a new bin (bins with the same gap are interchangeable);
+  where the item fits (the 12 tightest such levels), plus a new bin (bins with the same gap are
+  interchangeable);
 - the futures are resampled from the items seen so far in the episode, current item included
   (a bootstrap: no knowledge of the distribution is assumed); each future holds
   ``min(horizon, items left after this one)`` items (the env's ``items_left``), and all
@@ -71,13 +72,15 @@ def rollout_level(
     rng: np.random.Generator,
     samples: int = 16,
     horizon: int = 40,
+    max_candidates: int = 12,
 ) -> int:
     """The level (remaining capacity of the bin that gets `item`; `capacity` = a new bin) that
     rollout over best fit picks, given the open bins per level `counts` (length capacity + 1).
 
     `seen`: the sizes seen so far (current item included), the pool the futures are drawn from.
+    Only the `max_candidates` tightest fitting levels are tried, and a new bin.
     """
-    levels = np.flatnonzero(counts[item:capacity] > 0) + item  # ascending: best fit first
+    levels = np.flatnonzero(counts[item:capacity] > 0)[:max_candidates] + item  # best fit first
     candidates = [*levels.tolist(), capacity]
     steps = min(int(horizon), int(items_left) - 1)
     if len(candidates) == 1 or steps <= 0 or samples <= 0:

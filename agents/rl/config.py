@@ -191,8 +191,12 @@ def resolve_config(config: dict[str, Any] | str | Path | None, **overrides: Any)
     check_algo_kwargs(resolved["algo"], resolved["algo_kwargs"])
     for key in ("total_steps", "n_envs", "seed"):
         if not isinstance(resolved[key], int) or resolved[key] < (1 if key != "seed" else 0):
+            if key == "total_steps" and resolved[key] == 0 and resolved["pretrain"] is not None:
+                continue  # behaviour cloning alone: the pretrained policy, no RL steps
+            hint = " (0 only with a pretrain section)" if key == "total_steps" else ""
             raise ValueError(
-                f"{key} must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {resolved[key]!r}"
+                f"{key} must be a {'non-negative' if key == 'seed' else 'positive'} integer"
+                f"{hint}, got {resolved[key]!r}"
             )
     if resolved["pretrain"] is not None:
         if not isinstance(resolved["pretrain"], dict):

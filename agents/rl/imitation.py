@@ -159,7 +159,7 @@ def _matmul_naive(target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def collect_demonstrations(
-    config: dict[str, Any], settings: dict[str, Any], seed: int
+    config: dict[str, Any], settings: dict[str, Any], seed: int, progress: bool = False
 ) -> dict[str, Any]:
     """Play `settings['episodes']` demonstrations in the config's env (reward wrapper included).
 
@@ -175,7 +175,7 @@ def collect_demonstrations(
             f"{config['env_id']}; its sources: {', '.join(allowed) or 'none'}"
         )
     if game == "binpacking":
-        return _rollout_demonstrations(config, settings, seed)
+        return _rollout_demonstrations(config, settings, seed, progress)
     env = make_env(
         config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False, wrapper=None
     )
@@ -239,7 +239,7 @@ def collect_demonstrations(
 
 
 def _rollout_demonstrations(
-    config: dict[str, Any], settings: dict[str, Any], seed: int
+    config: dict[str, Any], settings: dict[str, Any], seed: int, progress: bool = False
 ) -> dict[str, Any]:
     """Bin packing: episodes of the config's training set played by rollout over best fit
     (`RolloutBestFit`), each move labelled in the policy's view (the ``binpacking_topk``
@@ -264,7 +264,12 @@ def _rollout_demonstrations(
     actions, masks, returns = [], [], []
     unlabelled = 0
     env.reset(seed=seed)
-    for _ in range(settings["episodes"]):
+    episodes = range(settings["episodes"])
+    if progress:
+        from rich.progress import track
+
+        episodes = track(episodes, description="rollout demonstrations")
+    for _ in episodes:
         obs, info = env.reset()
         expert.reset()
         labelled_rewards: list[tuple[bool, float]] = []
@@ -307,7 +312,11 @@ def _rollout_demonstrations(
 
 
 def pretrain_from_demonstrations(
-    config: dict[str, Any], policy: ActorCriticPolicy, seed: int | None = None, verbose: int = 0
+    config: dict[str, Any],
+    policy: ActorCriticPolicy,
+    seed: int | None = None,
+    verbose: int = 0,
+    progress_bar: bool = False,
 ) -> dict[str, float]:
     """Behaviour cloning of `policy` (in place) on the config's demonstrations.
 
@@ -319,7 +328,7 @@ def pretrain_from_demonstrations(
     settings = pretrain_settings(config.get("pretrain"))
     seed = int(config["seed"] if seed is None else seed)
     start = time.process_time()
-    data = collect_demonstrations(config, settings, seed)
+    data = collect_demonstrations(config, settings, seed, progress=progress_bar)
     th.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     obs = obs_as_tensor(data["obs"], policy.device)

@@ -219,7 +219,9 @@ def _train_and_save(
         if resolved.get("pretrain") is not None:
             from discoverygym.agents.rl.imitation import pretrain_from_demonstrations
 
-            pretrain = pretrain_from_demonstrations(resolved, model.policy, verbose=verbose)
+            pretrain = pretrain_from_demonstrations(
+                resolved, model.policy, verbose=verbose, progress_bar=progress_bar
+            )
             for key, value in pretrain.items():
                 logger.record(f"pretrain/{key}", value)
             logger.dump(0)
@@ -230,14 +232,14 @@ def _train_and_save(
             from discoverygym.agents.rl.self_labeling import self_label
 
             labeling = self_label(model, resolved, validation=validation, verbose=verbose)
-        else:
+        elif resolved["total_steps"] > 0:  # 0: the behaviour-cloned policy alone
             model.learn(
                 total_timesteps=resolved["total_steps"],
                 callback=CallbackList(callbacks),
                 progress_bar=progress_bar,
             )
-        if validation is not None:
-            validation.evaluate_now(model)
+        if validation is not None and (resolved["total_steps"] > 0 or pretrain is None):
+            validation.evaluate_now(model)  # (a cloned policy alone was validated above)
         model.save(zip_path)
         steps = int(model.num_timesteps)
     finally:

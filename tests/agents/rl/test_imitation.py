@@ -136,3 +136,75 @@ def test_pretraining_decomposes_the_matmul_tensor(tmp_path: Path) -> None:
     assert (record.value, record.bound) == (8.0, 7.0)
     sampled = sampled_summary(zip_path, "2x2x2", repeats=20)
     assert 0.0 <= sampled["success_rate"] <= 1.0 and sampled["rank"] >= 8.0
+
+
+def test_rollout_demonstrations_are_the_experts_moves_in_the_policys_view() -> None:
+    from discoverygym.agents.heuristics.binpacking_rollout import RolloutBestFit
+    from discoverygym.agents.rl.envs import make_env
+
+    config = resolve_config(
+        "bc_binpacking_or",
+        env_kwargs={"dataset": "uniform-120:seed=3,count=4", "observation": "histogram"},
+        pretrain={"episodes": 3, "sources": {"rollout": 1}, "expert_samples": 4, "expert_horizon": 8},
+    )
+    data = collect_demonstrations(config, pretrain_settings(config["pretrain"]), seed=5)
+    labelled = data["steps"] - data["unlabelled"]
+    assert data["steps"] == 3 * 120 and data["actions"].shape == (labelled,)
+    assert data["masks"].shape == (labelled, 13) and data["obs"]["candidates"].shape[0] == labelled
+    assert data["masks"][np.arange(labelled), data["actions"]].all()  # every label is legal
+    if data["unlabelled"]:
+        return  # a move beyond the 12 tightest levels: the replay below would not line up
+    # Replayed through the policy's own env (the top-k view), the labels pack as the expert.
+    view = make_env(config["env_id"], config["env_kwargs"], config["reward"], monitor=False,
+                    wrapper=config["wrapper"])
+    raw = make_env(config["env_id"], config["env_kwargs"], monitor=False)
+    expert, moves = RolloutBestFit(4, 8, seed=5), iter(data["actions"])
+    view.reset(seed=5)
+    raw.reset(seed=5)
+    for _ in range(3):
+        _, info = view.reset()
+        obs, raw_info = raw.reset(options={"instance": info["instance"]})
+        done = False
+        while not done:
+            _, _, terminated, truncated, info = view.step(int(next(moves)))
+            obs, _, _, _, raw_info = raw.step(expert.act(obs, raw_info))
+            done = terminated or truncated
+        assert np.array_equal(info["assignment"], raw_info["assignment"])
+
+
+@pytest.mark.parametrize(
+    ("base", "overrides", "message"),
+    [
+        ("bc_binpacking_or", {"pretrain": {"sources": {"synthetic": 1}}},
+         "no demonstration source 'synthetic' for discoverygym/OnlineBinPacking-v0; its sources: rollout"),
+        ("ppo_tensor", {"pretrain": {"sources": {"rollout": 1}}},
+         "no demonstration source 'rollout' for discoverygym/TensorDecomposition-v0"),
+        ("bc_binpacking_or", {"env_kwargs": {"dataset": "or1", "observation": "bins"}, "wrapper": None,
+                               "pretrain": {"sources": {"rollout": 1}}},
+         "rollout demonstrations need env_kwargs.observation: histogram"),
+    ],
+)
+def test_demonstrations_of_another_game_are_refused(base: str, overrides: dict, message: str) -> None:
+    config = resolve_config(base, **overrides)
+    with pytest.raises(ValueError, match=message):
+        collect_demonstrations(config, pretrain_settings(config["pretrain"]), seed=0)
+
+
+def test_a_cloned_policy_alone_is_a_model(tmp_path: Path) -> None:
+    """``total_steps: 0`` with a pretrain section: the behaviour-cloned policy, validated and
+    saved with its compute, plays any OR set through `evaluate` (the checker inside)."""
+    config = resolve_config(
+        "bc_binpacking_or",
+        total_steps=0,
+        pretrain={"episodes": 12, "epochs": 3, "sources": {"rollout": 1}, "expert_samples": 4},
+        eval={"dataset": "uniform-120:seed=100,count=2", "episodes": 2},
+        wandb={"mode": "disabled"},
+    )
+    zip_path = train(config=config, run_dir=tmp_path, progress_bar=False)
+    meta = json.loads(sidecars(zip_path)[1].read_text())
+    assert meta["compute"]["env_steps"] == meta["compute"]["pretrain_env_steps"] == 12 * 120
+    assert [v["env_steps"] for v in meta["validation"]] == [0]  # validated once
+    (record,) = evaluate_model(tmp_path / "best.zip", "or1")
+    assert record.family == "rl" and record.value > 0
+    with pytest.raises(ValueError, match=r"total_steps must be a positive integer \(0 only with a pretrain section\), got 0"):
+        resolve_config("ppo_binpacking", total_steps=0)
