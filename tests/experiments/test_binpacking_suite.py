@@ -21,16 +21,17 @@ def test_suite_is_registered_with_documented_sets_and_agents() -> None:
     assert SUITE.datasets() == DEFAULT_DATASETS == ["or1", "or2", "or3", "or4", "weibull5k"]
     assert set(DEFAULT_DATASETS) < set(SUITE.datasets(full=True)) == set(FULL_DATASETS)
     assert {"t60", "weibull-10k:seed=0", "weibull-100k:seed=0"} <= set(FULL_DATASETS)
-    assert SUITE.agent_names()[:7] == [
+    assert SUITE.agent_names()[:8] == [
         "first_fit",
         "best_fit",
         "worst_fit",
         "next_fit",
         "harmonic_6",
         "sum_of_squares",
+        "rollout_best_fit",
         "limit",
     ]
-    assert set(SUITE.agent_names()[7:]) == set(shipped_agents("binpacking"))
+    assert set(SUITE.agent_names()[8:]) == set(shipped_agents("binpacking"))
     assert "ppo_binpacking" in SUITE.agent_names()  # the shipped RL model
 
 

@@ -235,3 +235,17 @@ def test_ppo_binpacking_ss_is_below_one_percent_on_weibull_sets_it_never_saw() -
     for dataset in ("weibull5k", "weibull-10k:seed=0"):
         (record,) = evaluate_model(model, dataset)
         assert record.value <= 1.0, (dataset, record.value)
+
+
+def test_bc_binpacking_or_beats_best_fit_on_each_or_set() -> None:
+    """Issue 14's OR-protocol target: the policy trained on generated U[20,100] items (capacity
+    150) uses fewer bins than best fit on each of OR1-OR4, sets it never saw."""
+    from discoverygym.agents.rl.evaluate import shipped_models
+    from discoverygym.experiments.suites import get_suite
+
+    model = shipped_models("binpacking")["bc_binpacking_or"]
+    suite = get_suite("binpacking")
+    for dataset in ("or1", "or2", "or3", "or4"):
+        (record,) = evaluate_model(model, dataset)
+        (best_fit,) = suite.evaluate("best_fit", dataset)
+        assert record.value < best_fit.value, (dataset, record.value, best_fit.value)
