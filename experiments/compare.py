@@ -154,11 +154,17 @@ def run_compare(
     console: Console | None = None,
     wandb: bool = True,
     samples: Sequence[int] = (),
+    reuse: Sequence[Record] = (),
+    reuse_from: str = "",
 ) -> CompareResult:
     """Run the comparison and write its outputs into `out_dir` (and a W&B run, offline by default).
 
     `samples`: for each K, every RL model also plays as ``<model>@K`` (the best of K sampled
     rollouts per instance, beside its greedy self); ``agents`` may also name ``<model>@K``.
+    `reuse`: records of an earlier comparison (``compare --reuse DIR``, from `reuse_from`); a
+    (game, dataset, agent) they already score is taken from them instead of being played again,
+    so a comparison can be completed or extended with new agents. They are taken as they are:
+    reuse only records of agents that have not changed since.
     """
     console = console or Console()
     suites = _select_suites(games)
@@ -168,12 +174,21 @@ def run_compare(
         names += _sampled_agents(suite, names, agents, samples)
         jobs += [(suite, dataset, agent) for dataset in suite.datasets(full) for agent in names]
 
+    earlier: dict[tuple[str, str, str], list[Record]] = {}
+    for record in reuse:
+        earlier.setdefault((record.game, record.dataset, record.agent), []).append(record)
     records: list[Record] = []
+    reused = 0
     failures: list[tuple[str, str, str, str]] = []  # (game, dataset, agent, error)
     out_dir.mkdir(parents=True, exist_ok=True)
     with Progress(console=console, transient=False) as progress:
         task = progress.add_task("compare", total=len(jobs))
         for suite, dataset, agent in jobs:
+            if (suite.game, dataset, agent) in earlier:
+                records += earlier[(suite.game, dataset, agent)]
+                reused += 1
+                progress.advance(task)
+                continue
             progress.update(task, description=f"{suite.game}: {agent} on {dataset}")
             try:
                 records += evaluate(agent, suite.game, dataset, suite=suite)  # the one scoring path
@@ -187,7 +202,11 @@ def run_compare(
             progress.advance(task)
 
     write_json(records, out_dir / "summary.json")
-    figures, sections = [], [f"# discoverygym comparison\n\nWritten {time.strftime('%Y-%m-%d %H:%M')}."]
+    header = f"# discoverygym comparison\n\nWritten {time.strftime('%Y-%m-%d %H:%M')}."
+    if reused:
+        header += (f" {reused} of the {len(jobs)} (game, dataset, agent) results were taken from "
+                   f"the earlier comparison {reuse_from or '(given records)'}; the rest were played now.")
+    figures, sections = [], [header]
     for game in GAMES:
         game_records = [r for r in records if r.game == game]
         if not game_records:

@@ -158,3 +158,37 @@ def test_an_agent_failing_on_one_set_is_reported_and_the_rest_runs(suite, tmp_pa
                                 "ValueError: evolved:second: priority returned NaN for item 2")]
     report = (tmp_path / "report.md").read_text()
     assert "## Failures" in report and "priority returned NaN" in report
+
+
+def test_compare_reuse_plays_only_what_the_earlier_run_lacks(suite: CountingSuite, tmp_path: Path) -> None:
+    first = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "one"), "--agent", "first", "--no-wandb"])
+    assert first.exit_code == 0, first.output
+    # Edit the earlier number: a reused result is taken as it is, not played again.
+    summary = tmp_path / "one" / "summary.csv"
+    rows = list(csv.DictReader(summary.open()))
+    rows[0]["value"] = "99.0"
+    with summary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    suite.calls.clear()
+    again = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "two"), "--reuse", str(tmp_path / "one"),
+                                     "--full", "--no-wandb"])
+    assert again.exit_code == 0, again.output
+    played = {(a, d) for a in suite.agent_names() for d in ("a", "b", "c")} - {("first", "a"), ("first", "b")}
+    assert sorted(suite.calls) == sorted(played)
+    merged = {(r["agent"], r["dataset"]): r["value"] for r in csv.DictReader((tmp_path / "two" / "summary.csv").open())}
+    assert len(merged) == 9 and merged[("first", "a")] == "99.0"
+    assert f"2 of the 9 (game, dataset, agent) results were taken from the earlier comparison {tmp_path / 'one'}" \
+        in (tmp_path / "two" / "report.md").read_text()
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "No such file"), ("a,b\n1,2\n", "not a compare summary.csv")])
+def test_compare_reuse_names_a_bad_summary(suite: CountingSuite, tmp_path: Path, content, message) -> None:
+    summary = tmp_path / "summary.csv"
+    if content is not None:
+        summary.write_text(content)
+    out = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "r"), "--reuse", str(summary), "--no-wandb"],
+                             env={"COLUMNS": "300"})
+    assert out.exit_code == 2
+    assert message in out.output and "--reuse" in out.output and not suite.calls
