@@ -164,7 +164,9 @@ def collect_demonstrations(
     """Play `settings['episodes']` demonstrations in the config's env (reward wrapper included).
 
     Returns ``{"obs": {key: array}, "actions": array, "returns": array, "steps": int,
-    "episodes": int, "by_source": {source: episodes}}``.
+    "episodes": int, "by_source": {source: episodes}}``; bin packing adds ``"masks"`` (the
+    legal actions of each labelled move) and ``"unlabelled"`` (moves played but not labelled).
+    `progress`: a progress bar over the episodes (bin packing, whose expert is the slow part).
     """
     game = game_of(config["env_id"])
     allowed = GAME_SOURCES.get(game, ())
