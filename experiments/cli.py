@@ -46,9 +46,10 @@ def compare(
     wandb: Annotated[bool, typer.Option(help="Log the run to W&B (offline unless logged in).")] = True,
     samples: Annotated[Optional[list[int]], typer.Option(
         help="Also play every RL model as <model>@K, the best of K sampled rollouts per instance; repeat for several K.")] = None,
-    reuse: Annotated[Optional[Path], typer.Option(
-        help="An earlier compare folder: the results its summary.csv has are taken from it, "
-             "the rest are played (complete or extend a comparison).")] = None,
+    reuse: Annotated[Optional[list[Path]], typer.Option(
+        help="An earlier compare folder (repeatable): the results its summary.csv has are taken "
+             "from it, the rest are played (complete or extend a comparison). A later folder's "
+             "result wins over an earlier one's.")] = None,
 ) -> None:
     """The main job: every agent family on every game -> CSV, JSON, Markdown, PNG figures, W&B."""
     from discoverygym.agents.records import read_csv
@@ -56,20 +57,25 @@ def compare(
 
     if any(k < 1 for k in samples or ()):
         raise typer.BadParameter(f"--samples must be positive numbers of rollouts, got {samples}")
-    earlier = []
-    if reuse is not None:
-        summary = reuse / "summary.csv" if reuse.is_dir() else reuse
+    earlier: dict[tuple[str, str, str], list] = {}
+    for folder in reuse or ():
+        summary = folder / "summary.csv" if folder.is_dir() else folder
         try:
-            earlier = read_csv(summary)
+            records = read_csv(summary)
         except OSError as error:
             raise typer.BadParameter(f"--reuse {summary}: {error.strerror or error}") from None
         except (KeyError, ValueError, TypeError) as error:
             raise typer.BadParameter(f"--reuse {summary}: not a compare summary.csv "
                                      f"({type(error).__name__}: {error})") from None
+        keys = {(r.game, r.dataset, r.agent) for r in records}
+        earlier = {k: v for k, v in earlier.items() if k not in keys}  # the later folder wins
+        for record in records:
+            earlier.setdefault((record.game, record.dataset, record.agent), []).append(record)
     out_dir = out or Path("results") / time.strftime("compare-%Y%m%d-%H%M%S")
     try:
         run_compare(out_dir, games=games, agents=agents, full=full, console=console, wandb=wandb,
-                    samples=samples or (), reuse=earlier, reuse_from=str(reuse or ""))
+                    samples=samples or (), reuse=[r for rs in earlier.values() for r in rs],
+                    reuse_from=", ".join(map(str, reuse or ())))
     except KeyError as error:
         raise typer.BadParameter(str(error.args[0])) from None
 

@@ -201,6 +201,7 @@ def run_compare(
             write_csv(records, out_dir / "summary.csv")  # nothing lost on a crash
             progress.advance(task)
 
+    write_csv(records, out_dir / "summary.csv")  # also when every result was reused
     write_json(records, out_dir / "summary.json")
     header = f"# discoverygym comparison\n\nWritten {time.strftime('%Y-%m-%d %H:%M')}."
     if reused:

@@ -181,6 +181,21 @@ def test_compare_reuse_plays_only_what_the_earlier_run_lacks(suite: CountingSuit
     assert len(merged) == 9 and merged[("first", "a")] == "99.0"
     assert f"2 of the 9 (game, dataset, agent) results were taken from the earlier comparison {tmp_path / 'one'}" \
         in (tmp_path / "two" / "report.md").read_text()
+    # Several folders: all their results are reused, and a later folder's result wins.
+    rows = list(csv.DictReader(summary.open()))
+    rows[0]["value"] = "7.0"
+    with summary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    merged[("first", "a")] = "7.0"
+    suite.calls.clear()
+    third = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "three"), "--full", "--no-wandb",
+                                     "--reuse", str(tmp_path / "two"), "--reuse", str(tmp_path / "one")])
+    assert third.exit_code == 0, third.output
+    assert suite.calls == []
+    values = {(r["agent"], r["dataset"]): r["value"] for r in csv.DictReader((tmp_path / "three" / "summary.csv").open())}
+    assert values == merged
 
 
 @pytest.mark.parametrize(("content", "message"), [(None, "No such file"), ("a,b\n1,2\n", "not a compare summary.csv")])
