@@ -72,3 +72,22 @@ def test_shipped_15x15_job_shop_program_beats_mwkr_on_taillard_20x15_and_20x20()
     assert is_trusted(models_dir() / "evolved_jobshop_qwen05b_15x15.py")
     for dataset in ("taillard-20x15", "taillard-20x20"):
         assert gap("evolved:evolved_jobshop_qwen05b_15x15", dataset) < gap("mwkr", dataset) - 2.0
+
+
+def test_continued_job_shop_program_beats_mwkr_on_taillard_15x15_20x15_and_20x20():
+    """Issue 15's job-shop target: the rule continued from `evolved_jobshop_qwen05b_15x15`
+    (`evolve --start-from`) beats the best dispatching rule, MWKR, on the three Taillard sizes,
+    checked schedules; and it records the program it started from."""
+    from discoverygym.agents.evolution.export import read_metadata, source_sha256
+    from discoverygym.experiments.evaluate import evaluate
+
+    def gap(agent: str, dataset: str) -> float:
+        records = evaluate(agent, "jobshop", dataset)
+        return float(np.mean([r.gap for r in records]))
+
+    program = models_dir() / "evolved_jobshop_qwen05b_cont.py"
+    assert is_trusted(program)
+    start = read_metadata(program)["start_from"]
+    assert start["sha256"] == source_sha256(models_dir() / start["file"])
+    for dataset in ("taillard-15x15", "taillard-20x15", "taillard-20x20"):
+        assert gap("evolved:evolved_jobshop_qwen05b_cont", dataset) < gap("mwkr", dataset), dataset
