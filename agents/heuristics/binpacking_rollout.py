@@ -38,28 +38,28 @@ from discoverygym.agents.heuristics.binpacking import BinPackingAgent
 __all__ = ["RolloutBestFit", "best_fit_bins_opened", "rollout_level"]
 
 
-def best_fit_bins_opened(gaps: np.ndarray, futures: np.ndarray, capacity: int) -> np.ndarray:
-    """Bins best fit opens while packing each row of `futures` after starting from that row's
-    open bins `gaps` (remaining capacities, -1 for no bin).
+def best_fit_bins_opened(counts: np.ndarray, futures: np.ndarray, capacity: int) -> np.ndarray:
+    """Bins best fit opens while packing each row of `futures`, starting from that row's open
+    bins given as counts per remaining capacity (`counts[n, g]`: bins of row n with gap g).
 
-    gaps: (N, B) integers; futures: (N, T) integer sizes. Returns (N,) counts of new bins.
+    counts: (N, capacity + 1) integers; futures: (N, T) integer sizes, each in 1..capacity.
+    Returns (N,) counts of new bins. Bins with equal gaps are interchangeable, so the state is
+    the histogram and each step costs O(capacity), whatever the number of open bins.
     """
+    state = np.array(counts, dtype=np.int64, copy=True)
     n, steps = futures.shape
-    state = np.full((n, gaps.shape[1] + steps), -1, dtype=np.int64)
-    state[:, : gaps.shape[1]] = gaps
-    used = (state >= 0).sum(axis=1)
-    opened = np.zeros(n, dtype=np.int64)
+    levels = np.arange(capacity + 1)
     rows = np.arange(n)
-    never = np.iinfo(np.int64).max
+    opened = np.zeros(n, dtype=np.int64)
     for t in range(steps):
         item = futures[:, t]
-        fitting = np.where(state >= item[:, None], state, never)
-        slot = fitting.argmin(axis=1)
-        fits = fitting[rows, slot] != never
-        slot = np.where(fits, slot, used)
-        state[rows, slot] = np.where(fits, state[rows, slot], capacity) - item
-        opened += ~fits
-        used += ~fits
+        fits = (state > 0) & (levels >= item[:, None])
+        fits[:, capacity] = True  # an empty bin: a new one
+        level = fits.argmax(axis=1)  # the tightest fit
+        new = level == capacity
+        state[rows, level] -= ~new
+        state[rows, level - item] += 1
+        opened += new
     return opened
 
 
@@ -85,21 +85,13 @@ def rollout_level(
     steps = min(int(horizon), int(items_left) - 1)
     if len(candidates) == 1 or steps <= 0 or samples <= 0:
         return candidates[0]
-    smallest = int(seen.min())
     futures = rng.choice(seen, size=(samples, steps))
-    # Open bins that can still take a future item (gaps below every size seen are dead).
-    live = np.repeat(np.arange(capacity + 1), np.asarray(counts, dtype=np.int64))
-    live = live[live >= smallest]
-    width = live.size + 1
-    start = np.full((len(candidates), width), -1, dtype=np.int64)
+    start = np.tile(np.asarray(counts, dtype=np.int64), (len(candidates), 1))
+    start[:, capacity] = 0
     for k, level in enumerate(candidates):
-        row = live.tolist()
         if level < capacity:
-            row.remove(level)
-        after = level - item
-        if after >= smallest:
-            row.append(after)
-        start[k, : len(row)] = row
+            start[k, level] -= 1
+        start[k, level - item] += 1
     opened = best_fit_bins_opened(
         np.repeat(start, samples, axis=0), np.tile(futures, (len(candidates), 1)), capacity
     ).reshape(len(candidates), samples).sum(axis=1)

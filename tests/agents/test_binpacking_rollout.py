@@ -36,19 +36,19 @@ def reference_best_fit(gaps: list[int], items: list[int], capacity: int) -> int:
     st.integers(5, 60).flatmap(
         lambda c: st.tuples(
             st.just(c),
-            st.lists(st.lists(st.integers(0, c), max_size=6), min_size=1, max_size=4),
+            # open bins hold an item: gaps below the capacity
+            st.lists(st.lists(st.integers(0, c - 1), max_size=6), min_size=1, max_size=4),
             st.lists(st.integers(1, c), min_size=1, max_size=12),
         )
     )
 )
 def test_the_vectorised_simulator_is_best_fit(case) -> None:
     capacity, starts, items = case
-    width = max(len(s) for s in starts)
-    gaps = np.full((len(starts), width), -1, dtype=np.int64)
+    counts = np.zeros((len(starts), capacity + 1), dtype=np.int64)
     for row, start in enumerate(starts):
-        gaps[row, : len(start)] = start
+        np.add.at(counts[row], start, 1)
     futures = np.tile(np.array(items, dtype=np.int64), (len(starts), 1))
-    opened = best_fit_bins_opened(gaps, futures, capacity)
+    opened = best_fit_bins_opened(counts, futures, capacity)
     assert opened.tolist() == [reference_best_fit(s, items, capacity) for s in starts]
 
 
