@@ -160,17 +160,22 @@ def test_an_agent_failing_on_one_set_is_reported_and_the_rest_runs(suite, tmp_pa
     assert "## Failures" in report and "priority returned NaN" in report
 
 
+def set_first_value(summary: Path, value: str) -> None:
+    """Overwrite the value of the first record of a summary.csv."""
+    rows = list(csv.DictReader(summary.open()))
+    rows[0]["value"] = value
+    with summary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def test_compare_reuse_plays_only_what_the_earlier_run_lacks(suite: CountingSuite, tmp_path: Path) -> None:
     first = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "one"), "--agent", "first", "--no-wandb"])
     assert first.exit_code == 0, first.output
     # Edit the earlier number: a reused result is taken as it is, not played again.
     summary = tmp_path / "one" / "summary.csv"
-    rows = list(csv.DictReader(summary.open()))
-    rows[0]["value"] = "99.0"
-    with summary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    set_first_value(summary, "99.0")
     suite.calls.clear()
     again = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "two"), "--reuse", str(tmp_path / "one"),
                                      "--full", "--no-wandb"])
@@ -182,12 +187,7 @@ def test_compare_reuse_plays_only_what_the_earlier_run_lacks(suite: CountingSuit
     assert f"2 of the 9 (game, dataset, agent) results were taken from the earlier comparison {tmp_path / 'one'}" \
         in (tmp_path / "two" / "report.md").read_text()
     # Several folders: all their results are reused, and a later folder's result wins.
-    rows = list(csv.DictReader(summary.open()))
-    rows[0]["value"] = "7.0"
-    with summary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    set_first_value(summary, "7.0")
     merged[("first", "a")] = "7.0"
     suite.calls.clear()
     third = CliRunner().invoke(app, ["compare", "--out", str(tmp_path / "three"), "--full", "--no-wandb",
