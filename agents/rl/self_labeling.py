@@ -166,9 +166,17 @@ def sample_labels(
     the best rollout per instance, the env steps of all the rollouts)."""
     adapter = games.adapter(game_of(config["env_id"]))
     trajectories, per_instance = sample_rollouts(model, config, seeds, samples, sample_seed)
-    best = [int(np.argmin(row)) for row in episode_scores(adapter, per_instance)]
-    labels = [trajectories[b * samples + k] for b, k in enumerate(best)]
+    labels, best = best_rollouts(trajectories, episode_scores(adapter, per_instance))
     return labels, per_instance, best, sum(len(t.actions) for t in trajectories)
+
+
+def best_rollouts(
+    trajectories: list[Trajectory], scores: list[list[float]]
+) -> tuple[list[Trajectory], list[int]]:
+    """The best (lowest-score, first on ties) rollout's trajectory of each instance, and its
+    index, from `sample_rollouts`' instance-major trajectories and their `episode_scores`."""
+    best = [int(np.argmin(row)) for row in scores]
+    return [trajectories[b * len(row) + k] for b, (k, row) in enumerate(zip(best, scores))], best
 
 
 def episode_scores(adapter: Any, finals: list[list[dict[str, Any]]]) -> list[list[float]]:
@@ -266,19 +274,14 @@ def self_label(
     best_scores: list[float] = []
     while steps < config["total_steps"]:
         seeds = round_seeds(config["seed"], rounds, settings["instances"])
-        sample_seed = config["seed"] * 7919 + rounds
+        trajectories, finals = sample_rollouts(
+            model, config, seeds, settings["samples"], sample_seed=config["seed"] * 7919 + rounds
+        )
+        played = sum(len(t.actions) for t in trajectories)
+        scores = episode_scores(adapter, finals)
         if settings["objective"] == "best":
-            labels, finals, _, played = sample_labels(
-                model, config, seeds, settings["samples"], sample_seed
-            )
-            scores = episode_scores(adapter, finals)
-            loss = fit_labels(model, labels, settings, rng)
+            loss = fit_labels(model, best_rollouts(trajectories, scores)[0], settings, rng)
         else:
-            trajectories, finals = sample_rollouts(
-                model, config, seeds, settings["samples"], sample_seed
-            )
-            played = sum(len(t.actions) for t in trajectories)
-            scores = episode_scores(adapter, finals)
             weights = [w for row in relative_weights(scores) for w in row]
             kept = [i for i, w in enumerate(weights) if w != 0]
             loss = 0.0
