@@ -57,25 +57,20 @@ def compare(
 
     if any(k < 1 for k in samples or ()):
         raise typer.BadParameter(f"--samples must be positive numbers of rollouts, got {samples}")
-    earlier: dict[tuple[str, str, str], list] = {}
+    earlier = []
     for folder in reuse or ():
         summary = folder / "summary.csv" if folder.is_dir() else folder
         try:
-            records = read_csv(summary)
+            earlier.append(read_csv(summary))
         except OSError as error:
             raise typer.BadParameter(f"--reuse {summary}: {error.strerror or error}") from None
         except (KeyError, ValueError, TypeError) as error:
             raise typer.BadParameter(f"--reuse {summary}: not a compare summary.csv "
                                      f"({type(error).__name__}: {error})") from None
-        keys = {(r.game, r.dataset, r.agent) for r in records}
-        earlier = {k: v for k, v in earlier.items() if k not in keys}  # the later folder wins
-        for record in records:
-            earlier.setdefault((record.game, record.dataset, record.agent), []).append(record)
     out_dir = out or Path("results") / time.strftime("compare-%Y%m%d-%H%M%S")
     try:
         run_compare(out_dir, games=games, agents=agents, full=full, console=console, wandb=wandb,
-                    samples=samples or (), reuse=[r for rs in earlier.values() for r in rs],
-                    reuse_from=", ".join(map(str, reuse or ())))
+                    samples=samples or (), reuse=earlier, reuse_from=", ".join(map(str, reuse or ())))
     except KeyError as error:
         raise typer.BadParameter(str(error.args[0])) from None
 

@@ -154,17 +154,18 @@ def run_compare(
     console: Console | None = None,
     wandb: bool = True,
     samples: Sequence[int] = (),
-    reuse: Sequence[Record] = (),
+    reuse: Sequence[Sequence[Record]] = (),
     reuse_from: str = "",
 ) -> CompareResult:
     """Run the comparison and write its outputs into `out_dir` (and a W&B run, offline by default).
 
     `samples`: for each K, every RL model also plays as ``<model>@K`` (the best of K sampled
     rollouts per instance, beside its greedy self); ``agents`` may also name ``<model>@K``.
-    `reuse`: records of an earlier comparison (``compare --reuse DIR``, from `reuse_from`); a
-    (game, dataset, agent) they already score is taken from them instead of being played again,
-    so a comparison can be completed or extended with new agents. They are taken as they are:
-    reuse only records of agents that have not changed since.
+    `reuse`: the records of earlier comparisons, one sequence per comparison (``compare --reuse
+    DIR``, named in `reuse_from`); a (game, dataset, agent) they already score is taken from them
+    instead of being played again, a later comparison's over an earlier one's, so a comparison
+    can be completed or extended with new agents. They are taken as they are: reuse only records
+    of agents that have not changed since.
     """
     console = console or Console()
     suites = _select_suites(games)
@@ -175,8 +176,11 @@ def run_compare(
         jobs += [(suite, dataset, agent) for dataset in suite.datasets(full) for agent in names]
 
     earlier: dict[tuple[str, str, str], list[Record]] = {}
-    for record in reuse:
-        earlier.setdefault((record.game, record.dataset, record.agent), []).append(record)
+    for comparison in reuse:
+        grouped: dict[tuple[str, str, str], list[Record]] = {}
+        for record in comparison:
+            grouped.setdefault((record.game, record.dataset, record.agent), []).append(record)
+        earlier.update(grouped)  # a later comparison's result wins
     records: list[Record] = []
     reused = 0
     failures: list[tuple[str, str, str, str]] = []  # (game, dataset, agent, error)
