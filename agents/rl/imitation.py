@@ -158,6 +158,15 @@ def _matmul_naive(target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return u, v, w
 
 
+def returns_to_go(rewards: list[float], gamma: float) -> list[float]:
+    """The discounted return from each step of an episode to its end."""
+    out, acc = [], 0.0
+    for reward in reversed(rewards):
+        acc = reward + gamma * acc
+        out.append(acc)
+    return out[::-1]
+
+
 def collect_demonstrations(
     config: dict[str, Any], settings: dict[str, Any], seed: int, progress: bool = False
 ) -> dict[str, Any]:
@@ -222,11 +231,7 @@ def collect_demonstrations(
                 break
         if not terminated:
             raise AssertionError(f"a {source} demonstration did not zero the residual")
-        togo, acc = [], 0.0
-        for r in reversed(rewards):
-            acc = r + gamma * acc
-            togo.append(acc)
-        returns.extend(reversed(togo))
+        returns.extend(returns_to_go(rewards, gamma))
         counts[source] += 1
         episodes += 1
     env.close()
@@ -274,7 +279,8 @@ def _rollout_demonstrations(
     for _ in episodes:
         obs, info = env.reset()
         expert.reset()
-        labelled_rewards: list[tuple[bool, float]] = []
+        rewards: list[float] = []
+        labelled: list[bool] = []
         done = False
         while not done:
             level = expert.act(obs, info)
@@ -292,14 +298,10 @@ def _rollout_demonstrations(
             else:
                 unlabelled += 1
             obs, reward, terminated, truncated, info = env.step(level)
-            labelled_rewards.append((index >= 0, float(reward)))
+            rewards.append(float(reward))
+            labelled.append(index >= 0)
             done = terminated or truncated
-        togo, acc = [], 0.0
-        for labelled, reward in reversed(labelled_rewards):
-            acc = reward + gamma * acc
-            if labelled:
-                togo.append(acc)
-        returns.extend(reversed(togo))
+        returns.extend(g for g, kept in zip(returns_to_go(rewards, gamma), labelled) if kept)
     env.close()
     return {
         "obs": {k: np.stack(v) for k, v in obs_buf.items()},
