@@ -74,6 +74,20 @@ def worst_fit_priority(item: float, bins: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- agents
 
 
+def gap_counts(bins: np.ndarray, valid: np.ndarray, capacity: int) -> np.ndarray:
+    """The bins-mode observation as the histogram mode's: open bins per remaining capacity."""
+    open_bins = np.rint(bins[valid.astype(bool)]).astype(np.int64)
+    return np.bincount(open_bins, minlength=capacity + 1)
+
+
+def bin_at_level(bins: np.ndarray, mask: np.ndarray, level: int, capacity: int) -> int:
+    """The bins-mode action of a histogram-mode choice: the lowest-index open bin with
+    remaining capacity `level` (as the histogram env picks it), or a new bin for `capacity`."""
+    if level == capacity:
+        return mask.size - 1
+    return int(np.argmax(mask[:-1] & (np.rint(bins) == level)))
+
+
 class BinPackingAgent:
     """Base class: dispatches `act` on the observation mode."""
 
@@ -234,14 +248,10 @@ class SumOfSquares(BinPackingAgent):
 
     def act_bins(self, bins, valid, item, mask, info) -> int:
         capacity = int(info["capacity"])
-        open_bins = np.rint(bins[valid.astype(bool)]).astype(np.int64)
-        counts = np.bincount(open_bins, minlength=capacity + 1)
-        level_mask = np.zeros(capacity + 1, dtype=bool)
-        level_mask[np.unique(open_bins[open_bins >= item])] = True
+        counts = gap_counts(bins, valid, capacity)
+        level_mask = (counts > 0) & (np.arange(capacity + 1) >= item)
         level = self._choose_level(counts, item, level_mask, capacity)
-        if level == capacity:
-            return mask.size - 1
-        return int(np.argmax(mask[:-1] & (np.rint(bins) == level)))
+        return bin_at_level(bins, mask, level, capacity)
 
 
 class PriorityAgent(BinPackingAgent):

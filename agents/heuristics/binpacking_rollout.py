@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from discoverygym.agents.heuristics.binpacking import BinPackingAgent
+from discoverygym.agents.heuristics.binpacking import BinPackingAgent, bin_at_level, gap_counts
 
 __all__ = ["RolloutBestFit", "best_fit_bins_opened", "rollout_level"]
 
@@ -115,29 +115,22 @@ class RolloutBestFit(BinPackingAgent):
     def reset(self) -> None:
         self._seen = []
 
-    def _level(self, counts: np.ndarray, item: int, info: dict[str, Any], items_left: int) -> int:
+    def _level(self, counts: np.ndarray, item: int, info: dict[str, Any]) -> int:
         if info.get("item_index", len(self._seen)) == 0:  # a new episode: its own generator
             self._seen = []
             name = str(info.get("instance", ""))
             self._rng = np.random.default_rng([self.seed, zlib.crc32(name.encode())])
         self._seen.append(item)
-        capacity = counts.size - 1
+        items_left = int(info["num_items"]) - int(info["item_index"])
         return rollout_level(
-            counts, item, capacity, items_left, np.asarray(self._seen), self._rng,
+            counts, item, counts.size - 1, items_left, np.asarray(self._seen), self._rng,
             self.samples, self.horizon,
         )
 
     def act_histogram(self, histogram, item, mask, info) -> int:
-        counts = np.rint(histogram).astype(np.int64)
-        left = int(info["num_items"]) - int(info["item_index"])
-        return self._level(counts, item, info, left)
+        return self._level(np.rint(histogram).astype(np.int64), item, info)
 
     def act_bins(self, bins, valid, item, mask, info) -> int:
         capacity = int(info["capacity"])
-        open_bins = np.rint(bins[valid.astype(bool)]).astype(np.int64)
-        counts = np.bincount(open_bins, minlength=capacity + 1)
-        left = int(info["num_items"]) - int(info["item_index"])
-        level = self._level(counts, item, info, left)
-        if level == capacity:
-            return mask.size - 1
-        return int(np.argmax(mask[:-1] & (np.rint(bins) == level)))
+        level = self._level(gap_counts(bins, valid, capacity), item, info)
+        return bin_at_level(bins, mask, level, capacity)
