@@ -59,7 +59,12 @@ def write_program(path: Path, source: str, game: str, metadata: dict[str, Any]) 
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """The metadata line of an exported program ({} when there is none)."""
-    for line in Path(path).read_text().splitlines():
+    return metadata_of(Path(path).read_text())
+
+
+def metadata_of(text: str) -> dict[str, Any]:
+    """The metadata line of an exported program's text ({} when there is none)."""
+    for line in text.splitlines():
         if line.startswith(MARK):
             return json.loads(line[len(MARK):])
     return {}
@@ -140,11 +145,12 @@ def start_from(spec: GameSpec, path: Path) -> tuple[GameSpec, dict[str, str]]:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
+        text = data.decode()
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"--start-from {path}: cannot read it ({error})") from None
     try:
-        game = read_metadata(path).get("game") if MARK in text else None
+        game = metadata_of(text).get("game")
     except (ValueError, AttributeError):
         raise ValueError(f"--start-from {path}: its '{MARK.strip()}' line is not a JSON object") from None
     if game is not None and game != spec.name:
@@ -159,7 +165,7 @@ def start_from(spec: GameSpec, path: Path) -> tuple[GameSpec, dict[str, str]]:
                                       docstring=code.docstring(spec.seed))
     seeded = replace(spec, seed=source, seed_variants=(),
                      seed_idea=f"the evolved program {path.name}")
-    return seeded, {"file": path.name, "sha256": source_sha256(path)}
+    return seeded, {"file": path.name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:
