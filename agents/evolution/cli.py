@@ -180,18 +180,15 @@ def evolve(
 
         try:
             result = evolution.run(samples=samples, minutes=minutes, progress=progress)
-        except LLMError as error:
+        except (LLMError, SeedFailure) as error:
             live.update(Text(f"stopped: {error}", style="red"))
             if tracker is not None:
                 tracker.finish({})
+            if isinstance(error, SeedFailure):
+                raise typer.BadParameter(str(error)) from None
             console.print(f"The LLM failed; the run so far is saved in {run_dir} "
                           "(continue it with --resume).")
             raise typer.Exit(1) from None
-        except SeedFailure as error:
-            live.update(Text(f"stopped: {error}", style="red"))
-            if tracker is not None:
-                tracker.finish({})
-            raise typer.BadParameter(str(error)) from None
         live.update(_line(result.stats, budget))
     if tracker is not None:
         tracker.log(result.stats, force=True)
