@@ -69,21 +69,23 @@ class ValidationCallback(BaseCallback):
             model.logger.record(log_key(f"eval/{key}"), value)
         model.logger.dump(model.num_timesteps)
         if self.best is None or result["score"] < self.best["score"]:
+            first = self.best is None
             self.best = result
             if self.best_path is not None:
                 model.save(self.best_path)
-                self._write_sidecars(model)
+                self._write_sidecars(model, with_config=first)
         return result
 
-    def _write_sidecars(self, model: BaseAlgorithm) -> None:
-        """The best checkpoint's config and a provisional meta, written with it, so a run
-        stopped early leaves a `best.zip` that `evaluate` and `ship` can use; `train`
-        replaces the meta with the full one when it ends."""
+    def _write_sidecars(self, model: BaseAlgorithm, with_config: bool) -> None:
+        """The best checkpoint's config (with the first best: it does not change) and a
+        provisional meta, written with it, so a run stopped early leaves a `best.zip` that
+        `evaluate` and `ship` can use; `train` replaces the meta with the full one when it ends."""
         from discoverygym.agents.rl.config import save_config
         from discoverygym.agents.rl.train import sidecars
 
         config_path, meta_path = sidecars(self.best_path)
-        save_config(self.config, config_path)
+        if with_config:
+            save_config(self.config, config_path)
         meta = {
             "algo": self.config["algo"],
             "env_id": self.config["env_id"],
