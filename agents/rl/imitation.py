@@ -28,6 +28,13 @@ Bin packing:
   Tsitsiklis 1996; expert iteration, Anthony et al. 2017): the policy keeps the expert's
   choices at a single network call per item.
 
+Job shop:
+
+- ``rollout``: episodes of the config's training set played by rollout over a non-delay
+  dispatching rule (`discoverygym.agents.heuristics.jobshop_rollout`; ``expert_rule``: ``mwkr``
+  or ``evolved``, the LLM-evolved rule's weights): every legal job is tried and the rule
+  completes the schedule; each move is labelled with its job and the action mask.
+
 Every demonstration is played in the config's training env (reward wrapper included), so the
 value head is fitted to the demonstration's return-to-go (discount ``algo_kwargs.gamma``) as
 well: PPO fine-tuning then starts from a critic that matches the cloned actor. With masked
@@ -45,6 +52,9 @@ Config section (``pretrain``, all optional)::
       max_rank: null           # synthetic ranks up to this (default: env's max_steps)
       expert_samples: 16       # rollout: sampled futures per candidate
       expert_horizon: 40       # rollout: items per sampled future
+      expert_rule: evolved     # job-shop rollout: the base rule (mwkr or evolved)
+      dagger_rounds: 0         # job shop: DAgger rounds after the cloning (Ross et al. 2011)
+      dagger_episodes: 50      # job shop: episodes the policy plays, the expert labels, per round
 """
 
 from __future__ import annotations
@@ -54,6 +64,7 @@ from typing import Any
 
 import numpy as np
 import torch as th
+from discoverygym.agents.heuristics.jobshop_rollout import LINEAR_RULES
 from discoverygym.agents.rl.envs import game_of, make_env
 from discoverygym.envs.tensor.instances import encode_action
 from stable_baselines3.common.policies import ActorCriticPolicy
@@ -63,6 +74,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 GAME_SOURCES: dict[str, tuple[str, ...]] = {
     "tensor": ("matmul", "synthetic", "elementary"),
     "binpacking": ("rollout",),
+    "jobshop": ("rollout",),
 }
 SOURCES: tuple[str, ...] = tuple(s for sources in GAME_SOURCES.values() for s in sources)
 PRETRAIN_DEFAULTS: dict[str, Any] = {
@@ -75,6 +87,9 @@ PRETRAIN_DEFAULTS: dict[str, Any] = {
     "max_rank": None,
     "expert_samples": 16,  # rollout: sampled futures per candidate
     "expert_horizon": 40,  # rollout: items per sampled future
+    "expert_rule": "evolved",  # job-shop rollout: its base rule (jobshop_rollout.LINEAR_RULES)
+    "dagger_rounds": 0,  # job shop: rounds of DAgger after the cloning
+    "dagger_episodes": 50,  # job shop: episodes the policy plays (and the expert labels) per round
 }
 
 
@@ -94,9 +109,13 @@ def pretrain_settings(spec: dict[str, Any] | None) -> dict[str, Any]:
     if any(float(w) < 0 for w in sources.values()) or sum(map(float, sources.values())) <= 0:
         raise ValueError(f"pretrain.sources must be non-negative weights, not all 0: {sources}")
     out["sources"] = sources
-    for key in ("episodes", "epochs", "batch_size", "expert_samples", "expert_horizon"):
+    for key in ("episodes", "epochs", "batch_size", "expert_samples", "expert_horizon", "dagger_episodes"):
         if not isinstance(out[key], int) or out[key] < 1:
             raise ValueError(f"pretrain.{key} must be a positive integer, got {out[key]!r}")
+    if not isinstance(out["dagger_rounds"], int) or out["dagger_rounds"] < 0:
+        raise ValueError(f"pretrain.dagger_rounds must be a non-negative integer, got {out['dagger_rounds']!r}")
+    if out["expert_rule"] not in LINEAR_RULES:
+        raise ValueError(f"unknown pretrain.expert_rule {out['expert_rule']!r}; known: {', '.join(LINEAR_RULES)}")
     return out
 
 
@@ -185,7 +204,7 @@ def collect_demonstrations(
             f"pretraining has no demonstration source {(foreign or ['any'])[0]!r} for "
             f"{config['env_id']}; its sources: {', '.join(allowed) or 'none'}"
         )
-    if game == "binpacking":
+    if game in ("binpacking", "jobshop"):
         return _rollout_demonstrations(config, settings, seed, progress)
     env = make_env(
         config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False, wrapper=None
@@ -245,16 +264,9 @@ def collect_demonstrations(
     }
 
 
-def _rollout_demonstrations(
-    config: dict[str, Any], settings: dict[str, Any], seed: int, progress: bool = False
-) -> dict[str, Any]:
-    """Bin packing: episodes of the config's training set played by rollout over best fit
-    (`RolloutBestFit`), each move labelled in the policy's view (the ``binpacking_topk``
-    candidates, or the raw histogram levels without a wrapper), with its action mask.
-
-    The expert plays the raw env (reward wrapper included); a move whose level is not among the
-    view's candidates is played but not labelled (``"unlabelled"`` counts them).
-    """
+def _binpacking_expert(config: dict[str, Any], settings: dict[str, Any], seed: int, env: Any):
+    """Rollout over best fit, and the labelling of its moves in the policy's view: the
+    ``binpacking_topk`` candidates, or the raw histogram levels without a wrapper."""
     from discoverygym.agents.heuristics.binpacking_rollout import RolloutBestFit
     from discoverygym.agents.rl.envs import topk_view
 
@@ -262,11 +274,49 @@ def _rollout_demonstrations(
     name = wrapper.pop("name", None)
     if name not in (None, "binpacking_topk"):
         raise ValueError(f"rollout demonstrations label the binpacking_topk view or none, not {name!r}")
-    env = make_env(config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False)
     if getattr(env.unwrapped, "observation_mode", None) != "histogram":
         raise ValueError("rollout demonstrations need env_kwargs.observation: histogram")
-    gamma = float(config["algo_kwargs"].get("gamma", 0.99))
     expert = RolloutBestFit(settings["expert_samples"], settings["expert_horizon"], seed=seed)
+
+    def label(obs: dict[str, np.ndarray], info: dict[str, Any], level: int):
+        if name is None:
+            return obs, level, np.asarray(info["action_mask"], dtype=bool)
+        view, levels = topk_view(obs, int(wrapper.get("k", 12)))
+        hits = np.flatnonzero(levels == level)
+        return view, (int(hits[0]) if hits.size else -1), levels >= 0
+
+    return expert, label
+
+
+def _jobshop_expert(config: dict[str, Any], settings: dict[str, Any], seed: int, env: Any):
+    """Rollout over the ``expert_rule`` dispatching rule; a move is its job, in the raw view."""
+    from discoverygym.agents.heuristics.jobshop_rollout import RolloutDispatcher
+
+    if config.get("wrapper"):
+        raise ValueError(f"job-shop rollout demonstrations label the raw observation, not the wrapper {config['wrapper']!r}")
+    expert = RolloutDispatcher(settings["expert_rule"])
+
+    def label(obs: dict[str, np.ndarray], info: dict[str, Any], job: int):
+        return obs, job, np.asarray(obs["action_mask"], dtype=bool)
+
+    return expert, label
+
+
+def _rollout_demonstrations(
+    config: dict[str, Any], settings: dict[str, Any], seed: int, progress: bool = False
+) -> dict[str, Any]:
+    """Episodes of the config's training set played by a rollout expert (bin packing: over best
+    fit, `RolloutBestFit`; job shop: over ``expert_rule``, `RolloutDispatcher`), each move
+    labelled in the policy's view with its action mask.
+
+    The expert plays the raw env (reward wrapper included); a move the view cannot express
+    (a bin packing level outside the top-k candidates) is played but not labelled
+    (``"unlabelled"`` counts them).
+    """
+    env = make_env(config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False)
+    make_expert = _binpacking_expert if game_of(config["env_id"]) == "binpacking" else _jobshop_expert
+    expert, label = make_expert(config, settings, seed, env)
+    gamma = float(config["algo_kwargs"].get("gamma", 0.99))
     obs_buf: dict[str, list[np.ndarray]] = {}
     actions, masks, returns = [], [], []
     unlabelled = 0
@@ -283,13 +333,8 @@ def _rollout_demonstrations(
         labelled: list[bool] = []
         done = False
         while not done:
-            level = expert.act(obs, info)
-            if name is None:
-                view, index, mask = obs, level, np.asarray(info["action_mask"], dtype=bool)
-            else:
-                view, levels = topk_view(obs, int(wrapper.get("k", 12)))
-                hits = np.flatnonzero(levels == level)
-                index, mask = (int(hits[0]) if hits.size else -1), levels >= 0
+            move = expert.act(obs, info)
+            view, index, mask = label(obs, info, move)
             if index >= 0:
                 for key, value in view.items():
                     obs_buf.setdefault(key, []).append(np.asarray(value))
@@ -297,7 +342,7 @@ def _rollout_demonstrations(
                 masks.append(mask)
             else:
                 unlabelled += 1
-            obs, reward, terminated, truncated, info = env.step(level)
+            obs, reward, terminated, truncated, info = env.step(move)
             rewards.append(float(reward))
             labelled.append(index >= 0)
             done = terminated or truncated
@@ -315,24 +360,69 @@ def _rollout_demonstrations(
     }
 
 
-def pretrain_from_demonstrations(
-    config: dict[str, Any],
-    policy: ActorCriticPolicy,
-    seed: int | None = None,
-    verbose: int = 0,
-    progress_bar: bool = False,
-) -> dict[str, float]:
-    """Behaviour cloning of `policy` (in place) on the config's demonstrations.
+def _dagger_demonstrations(
+    config: dict[str, Any], settings: dict[str, Any], policy: ActorCriticPolicy, seed: int,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """DAgger (Ross, Gordon & Bagnell, AISTATS 2011), one round: `policy` plays
+    ``dagger_episodes`` fresh training episodes greedily and the job-shop rollout expert labels
+    every state it visits. Cloning on the expert's own states alone leaves the policy lost
+    after its first mistakes; these are the states its mistakes lead to. The value target is
+    the policy's own return-to-go."""
+    env = make_env(config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False)
+    expert, label = _jobshop_expert(config, settings, seed, env)
+    gamma = float(config["algo_kwargs"].get("gamma", 0.99))
+    obs_buf: dict[str, list[np.ndarray]] = {}
+    actions, masks, returns = [], [], []
+    env.reset(seed=seed)
+    episodes = range(settings["dagger_episodes"])
+    if progress:
+        from rich.progress import track
 
-    Loss: the actions' negative log-likelihood (for ``MultiDiscrete``, the sum of one
-    cross-entropy per entry) plus ``vf_coef`` times the value head's squared error to the
-    return-to-go. Returns statistics: demonstration env steps and episodes, final loss, the
-    training set's per-move exact-match accuracy of the greedy action, CPU seconds.
-    """
-    settings = pretrain_settings(config.get("pretrain"))
-    seed = int(config["seed"] if seed is None else seed)
-    start = time.process_time()
-    data = collect_demonstrations(config, settings, seed, progress=progress_bar)
+        episodes = track(episodes, description="DAgger labels")
+    policy.set_training_mode(False)
+    for _ in episodes:
+        obs, info = env.reset()
+        expert.reset()
+        rewards: list[float] = []
+        done = False
+        while not done:
+            view, job, mask = label(obs, info, expert.advise(obs, info))
+            for key, value in view.items():
+                obs_buf.setdefault(key, []).append(np.asarray(value))
+            actions.append(job)
+            masks.append(mask)
+            move, _ = policy.predict(obs, deterministic=True, action_masks=mask)
+            move = int(move) if mask[int(move)] else job
+            expert.played(move)
+            obs, reward, terminated, truncated, info = env.step(move)
+            rewards.append(float(reward))
+            done = terminated or truncated
+        returns.extend(returns_to_go(rewards, gamma))
+    env.close()
+    return {
+        "obs": {k: np.stack(v) for k, v in obs_buf.items()},
+        "actions": np.asarray(actions, dtype=np.int64),
+        "masks": np.stack(masks),
+        "returns": np.asarray(returns, dtype=np.float32),
+        "steps": len(actions),
+        "episodes": settings["dagger_episodes"],
+    }
+
+
+def _concat(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Demonstrations `a` with `b`'s labelled moves added (DAgger's aggregate data set)."""
+    out = dict(a)
+    out["obs"] = {k: np.concatenate([a["obs"][k], b["obs"][k]]) for k in a["obs"]}
+    for key in ("actions", "masks", "returns"):
+        out[key] = np.concatenate([a[key], b[key]])
+    return out
+
+
+def _clone(
+    policy: ActorCriticPolicy, data: dict[str, Any], settings: dict[str, Any], seed: int, verbose: int
+) -> tuple[float, float]:
+    """``epochs`` of behaviour cloning of `policy` on `data`; (final loss, greedy accuracy)."""
     th.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     obs = obs_as_tensor(data["obs"], policy.device)
@@ -373,14 +463,46 @@ def pretrain_from_demonstrations(
     policy.set_training_mode(False)
     with th.no_grad():
         dist = policy.get_distribution(obs) if masks is None else policy.get_distribution(obs, action_masks=masks)
-        greedy = dist.mode()
-        agree = greedy == actions
+        agree = dist.mode() == actions
         accuracy = float((agree.all(dim=-1) if agree.dim() > 1 else agree).float().mean())
+    return loss_value, accuracy
+
+
+def pretrain_from_demonstrations(
+    config: dict[str, Any],
+    policy: ActorCriticPolicy,
+    seed: int | None = None,
+    verbose: int = 0,
+    progress_bar: bool = False,
+) -> dict[str, float]:
+    """Behaviour cloning of `policy` (in place) on the config's demonstrations, then
+    ``dagger_rounds`` rounds of DAgger (job shop): label the states the cloned policy visits,
+    add them, clone again.
+
+    Loss: the actions' negative log-likelihood (for ``MultiDiscrete``, the sum of one
+    cross-entropy per entry) plus ``vf_coef`` times the value head's squared error to the
+    return-to-go. Returns statistics: demonstration env steps and episodes, final loss, the
+    training set's per-move exact-match accuracy of the greedy action, CPU seconds.
+    """
+    settings = pretrain_settings(config.get("pretrain"))
+    seed = int(config["seed"] if seed is None else seed)
+    if settings["dagger_rounds"] and game_of(config["env_id"]) != "jobshop":
+        raise ValueError(f"pretrain.dagger_rounds is for the job-shop rollout expert, not {config['env_id']}")
+    start = time.process_time()
+    data = collect_demonstrations(config, settings, seed, progress=progress_bar)
+    loss_value, accuracy = _clone(policy, data, settings, seed, verbose)
+    dagger_steps = 0
+    for round_ in range(settings["dagger_rounds"]):
+        new = _dagger_demonstrations(config, settings, policy, seed + 1000 * (round_ + 1), progress_bar)
+        dagger_steps += new["steps"]
+        data = _concat(data, new)
+        loss_value, accuracy = _clone(policy, data, settings, seed, verbose)
     return {
-        "env_steps": float(data["steps"]),
+        "env_steps": float(data["steps"] + dagger_steps),
         "episodes": float(data["episodes"]),
         **{f"episodes_{k}": float(v) for k, v in data["by_source"].items()},
         **({"unlabelled_steps": float(data["unlabelled"])} if "unlabelled" in data else {}),
+        **({"dagger_steps": float(dagger_steps)} if dagger_steps else {}),
         "loss": round(loss_value, 5),
         "accuracy": round(accuracy, 5),
         "cpu_seconds": round(time.process_time() - start, 2),

@@ -10,7 +10,8 @@ schedule is verified by the independent `check_schedule`, which must agree with 
 makespan. Agents: the non-delay rules ``spt lpt mwkr lwkr mopnr fifo``, ``random`` (seed 0) and
 ``cpsat`` (family ``limit``): OR-Tools CP-SAT with `CPSAT_TIME_LIMIT_S` seconds per instance on
 `CPSAT_WORKERS` threads, warm-started with MWKR, whose schedule is replayed in the env (the env's
-makespan is then at most CP-SAT's). With a short budget the limit is an upper estimate of what is
+makespan is then at most CP-SAT's). On request only (`ON_REQUEST`, not in `compare`'s list):
+``rollout_mwkr`` and ``rollout_evolved``, rollout over MWKR or over the LLM-evolved rule. With a short budget the limit is an upper estimate of what is
 reachable, not a proof; ``discoverygym.envs.jobshop.solve_cpsat`` gives longer runs.
 
 Default sets (a few minutes in all, CP-SAT dominating: about 16 instances x <= 5 s): ``ft06``,
@@ -28,6 +29,7 @@ import numpy as np
 
 from discoverygym.agents.base import run_episode
 from discoverygym.agents.heuristics.jobshop import RULES, CpSatAgent, rule_agent
+from discoverygym.agents.heuristics.jobshop_rollout import LINEAR_RULES, RolloutDispatcher
 from discoverygym.agents.records import Record
 from discoverygym.envs.jobshop.checker import check_schedule, verified_gap_pct
 from discoverygym.envs.jobshop.env import JobShopEnv
@@ -40,6 +42,10 @@ from discoverygym.experiments.suites import (
 )
 
 METRIC = "gap_pct"
+#: Agents `evaluate` plays when named, outside `compare`'s default list: the rollouts over a rule
+#: (`jobshop_rollout`), whose cost is quadratic in the instance size (seconds on 15x15, hours
+#: on 100x20).
+ON_REQUEST = tuple(f"rollout_{rule}" for rule in LINEAR_RULES)
 CPSAT_TIME_LIMIT_S = 5.0
 CPSAT_WORKERS = 2
 
@@ -53,12 +59,15 @@ class JobShopSuite(Suite):
         return [*RULES, "random", "cpsat", *shipped_agents(self.game)]
 
     def make_agent(self, agent: str):
-        """A rule, the CP-SAT limit or an evolved program (RL models are scored by `evaluate`)."""
+        """A rule, the CP-SAT limit, a rollout on request (`ON_REQUEST`) or an evolved program
+        (RL models are scored by `evaluate`)."""
         evolved = evolved_player(self.game, agent)
         if evolved is not None:
             return evolved
+        if agent in ON_REQUEST:
+            return RolloutDispatcher(agent.removeprefix("rollout_"))
         if agent not in self.agent_names():
-            raise KeyError(f"unknown job-shop agent {agent!r}; known: {', '.join(self.agent_names())}"
+            raise KeyError(f"unknown job-shop agent {agent!r}; known: {', '.join([*self.agent_names(), *ON_REQUEST])}"
                            " (or a model .zip / an evolved program .py)")
         if agent == "cpsat":
             return CpSatAgent(time_limit_s=CPSAT_TIME_LIMIT_S, workers=CPSAT_WORKERS)

@@ -40,3 +40,17 @@ def test_generated_sets_and_the_shipped_rl_model() -> None:
     assert rule.dataset == "random-8x4:seed=3,n=2" and rule.gap >= 0
     (rl,) = suite.evaluate("ppo_jobshop", "ft06")
     assert rl.family == "rl" and rl.bound == 55 and rl.compute["env_steps"] > 0
+
+
+def test_rollouts_are_played_on_request_only() -> None:
+    """`rollout_evolved` and `rollout_mwkr` are evaluated when named (checked schedules) but are
+    not in `compare`'s list: their cost is quadratic in the instance size."""
+    from discoverygym.experiments.suites.jobshop import ON_REQUEST, SUITE
+
+    assert set(ON_REQUEST) == {"rollout_mwkr", "rollout_evolved"}
+    assert not set(ON_REQUEST) & set(SUITE.agent_names())
+    (rollout,) = SUITE.evaluate("rollout_mwkr", "ft06")
+    (mwkr,) = SUITE.evaluate("mwkr", "ft06")
+    assert rollout.family == "heuristic" and 0 <= rollout.gap <= mwkr.gap
+    with pytest.raises(KeyError, match="known: spt, .*, rollout_mwkr, rollout_evolved"):
+        SUITE.make_agent("rollout_spt")

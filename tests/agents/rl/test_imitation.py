@@ -23,6 +23,9 @@ from discoverygym.envs.tensor.tensors import matmul_tensor, rank_upper_bound
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+#: The job-shop cloning attempt's config (docs/results/rl_attempts: no model shipped from it).
+BC_JOBSHOP = str(Path(__file__).parents[3] / "docs" / "results" / "rl_attempts" / "bc_jobshop.yaml")
+
 TS = "discoverygym/TensorDecomposition-v0"
 
 
@@ -98,6 +101,7 @@ def test_demonstrations_replay_in_the_training_env() -> None:
         ({"sources": {"matmull": 1}}, "unknown demonstration source 'matmull'"),
         ({"episodes": 0}, "pretrain.episodes must be a positive integer"),
         ({"sources": {"matmul": 0}}, "non-negative weights, not all 0"),
+        ({"expert_rule": "spt"}, "unknown pretrain.expert_rule 'spt'; known: mwkr, evolved"),
     ],
 )
 def test_bad_pretrain_sections_are_named(spec: dict, message: str) -> None:
@@ -172,6 +176,33 @@ def test_rollout_demonstrations_are_the_experts_moves_in_the_policys_view() -> N
         assert np.array_equal(info["assignment"], raw_info["assignment"])
 
 
+def test_job_shop_demonstrations_are_the_rollouts_jobs() -> None:
+    from discoverygym.agents.heuristics.jobshop_rollout import RolloutDispatcher
+    from discoverygym.agents.rl.envs import make_env
+
+    config = resolve_config(
+        BC_JOBSHOP, env_kwargs={"dataset": "random-5x4", "normalize_reward": True},
+        pretrain={"episodes": 3, "sources": {"rollout": 1}, "expert_rule": "mwkr"},
+    )
+    data = collect_demonstrations(config, pretrain_settings(config["pretrain"]), seed=5)
+    assert data["steps"] == len(data["actions"]) == 3 * 20 and data["unlabelled"] == 0
+    assert data["masks"].shape == (60, 5) and data["obs"]["jobs"].shape == (60, 5, 8)
+    assert data["masks"][np.arange(60), data["actions"]].all()  # every label is legal
+    # the same episodes replayed: each label is the expert's job, and the returns add up
+    env = make_env(config["env_id"], config["env_kwargs"], monitor=False)
+    expert, moves = RolloutDispatcher("mwkr"), iter(data["actions"])
+    env.reset(seed=5)
+    for episode in range(3):
+        obs, info = env.reset()
+        done, total = False, 0.0
+        while not done:
+            job = expert.act(obs, info)
+            assert job == next(moves)
+            obs, reward, done, _, info = env.step(job)
+            total += reward
+        assert data["returns"][episode * 20] == pytest.approx(total, rel=1e-5)  # gamma 1
+
+
 @pytest.mark.parametrize(
     ("base", "overrides", "message"),
     [
@@ -182,6 +213,8 @@ def test_rollout_demonstrations_are_the_experts_moves_in_the_policys_view() -> N
         ("bc_binpacking_or", {"env_kwargs": {"dataset": "or1", "observation": "bins"}, "wrapper": None,
                                "pretrain": {"sources": {"rollout": 1}}},
          "rollout demonstrations need env_kwargs.observation: histogram"),
+        (BC_JOBSHOP, {"vec_env": "dummy", "wrapper": {"name": "binpacking_topk"}},
+         "job-shop rollout demonstrations label the raw observation"),
     ],
 )
 def test_demonstrations_of_another_game_are_refused(base: str, overrides: dict, message: str) -> None:
@@ -208,3 +241,26 @@ def test_a_cloned_policy_alone_is_a_model(tmp_path: Path) -> None:
     assert record.family == "rl" and record.value > 0
     with pytest.raises(ValueError, match=r"total_steps must be a positive integer \(0 only with a pretrain section\), got 0"):
         resolve_config("ppo_binpacking", total_steps=0)
+
+
+def test_dagger_labels_the_states_the_cloned_policy_visits(tmp_path: Path) -> None:
+    """A DAgger round plays the cloned policy and the expert labels every state it visits: its
+    moves are counted apart, and the model is the one cloned on both sets."""
+    from discoverygym.agents.rl import imitation
+    from sb3_contrib import MaskablePPO
+
+    config = resolve_config(
+        BC_JOBSHOP, env_kwargs={"dataset": "random-5x4", "normalize_reward": True},
+        pretrain={"episodes": 2, "epochs": 2, "sources": {"rollout": 1}, "dagger_rounds": 2, "dagger_episodes": 3},
+        eval={"dataset": "random-5x4:seed=100,n=2"}, wandb={"mode": "disabled"},
+    )
+    zip_path = train(config=config, total_steps=0, run_dir=tmp_path, progress_bar=False)
+    stats = json.loads(sidecars(zip_path)[1].read_text())["pretrain"]
+    assert stats["dagger_steps"] == 2 * 3 * 20 and stats["env_steps"] == 2 * 20 + 2 * 3 * 20
+    policy = MaskablePPO.load(zip_path).policy
+    data = imitation._dagger_demonstrations(config, imitation.pretrain_settings(config["pretrain"]), policy, seed=4)
+    assert len(data["actions"]) == 3 * 20 and data["masks"][np.arange(60), data["actions"]].all()
+    with pytest.raises(ValueError, match="pretrain.dagger_rounds is for the job-shop rollout expert"):
+        imitation.pretrain_from_demonstrations(
+            resolve_config("bc_binpacking_or", pretrain={"dagger_rounds": 1, "sources": {"rollout": 1}}), policy
+        )
