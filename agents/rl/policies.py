@@ -14,7 +14,8 @@ A flat MLP over a padded observation is the weak baseline (SB3's ``MlpPolicy`` /
   holds its next machine's ready time and remaining work), features relative to the other legal
   jobs, and a pooled (mean and max) context over jobs and machines, so one policy runs on any
   number of jobs and machines (train 10x10, test 15x15 / 20x20). Option ``mwkr_prior``: add
-  the non-delay MWKR rule's logits (the best rule on Taillard), learning a correction to it.
+  the non-delay MWKR rule's logits (the best rule on Taillard), learning a correction to it;
+  ``evolved_prior`` the same with the LLM-evolved rule.
 - tensor game: SB3's factorised ``MultiDiscrete`` distribution over a ``MlpPolicy`` (default).
 
 Architecture (`SetScorer`, a Deep Sets scorer): ``e_i = phi(x_i)``; ``c = rho([mean_i e_i,
@@ -288,20 +289,52 @@ def make_mwkr_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]
     return prior
 
 
+def make_evolved_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]:
+    """Logits of the LLM-evolved non-delay rule (`jobshop_rollout.LINEAR_RULES["evolved"]`,
+    `evolved_jobshop_qwen05b_cont` as weights): among the legal jobs with the smallest earliest
+    start, ``scale * (s - max s) / (max s - min s)`` in [-scale, 0] for the rule's score ``s``;
+    ``-10 * scale`` for the others. Its argmax is the rule's choice."""
+    from discoverygym.agents.heuristics.jobshop_rollout import rule_weights
+
+    weights = th.as_tensor(rule_weights("evolved"), dtype=th.float32)
+
+    def prior(obs: dict[str, th.Tensor]) -> th.Tensor:
+        jobs = obs["jobs"].float()
+        legal = obs["action_mask"].float() > 0.5
+        est = jobs[..., 5]
+        min_est = th.where(legal, est, th.full_like(est, 1e4)).amin(dim=1, keepdim=True)
+        candidate = legal & (est <= min_est + 1e-6)
+        score = jobs @ weights
+        top = th.where(candidate, score, th.full_like(score, -1e9)).amax(dim=1, keepdim=True)
+        low = th.where(candidate, score, th.full_like(score, 1e9)).amin(dim=1, keepdim=True)
+        spread = (top - low).clamp_min(1e-6)
+        return scale * th.where(candidate, (score - top) / spread, th.full_like(score, -10.0))
+
+    return prior
+
+
 @scorer("jobshop")
 def jobshop_scorer(
-    observation_space: gym.Space, action_space: gym.Space, hidden: int = 64, mwkr_prior: float = 0.0
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    hidden: int = 64,
+    mwkr_prior: float = 0.0,
+    evolved_prior: float = 0.0,
 ) -> SetScorer:
     """Shared per-job scorer with pooled job and machine context (any number of jobs/machines).
 
     ``mwkr_prior`` > 0 adds the non-delay MWKR rule's logits (`make_mwkr_prior`): a residual
-    policy that starts as the best dispatching rule; 0 learns from scratch.
+    policy that starts as the best dispatching rule; 0 learns from scratch. ``evolved_prior``
+    does the same with the LLM-evolved rule (`make_evolved_prior`); both may be set (summed).
     """
     if not isinstance(observation_space, gym.spaces.Dict) or "jobs" not in observation_space.spaces:
         raise ValueError(
             f"the jobshop policy needs JobShopEnv's Dict observation, got {observation_space}"
         )
-    prior = make_mwkr_prior(mwkr_prior) if mwkr_prior > 0 else None
+    prior = _sum_priors(
+        make_mwkr_prior(mwkr_prior) if mwkr_prior > 0 else None,
+        make_evolved_prior(evolved_prior) if evolved_prior > 0 else None,
+    )
     return SetScorer(
         jobshop_features, JOBSHOP_CANDIDATE_DIM, JOBSHOP_GLOBAL_DIM, hidden=hidden, prior=prior
     )
