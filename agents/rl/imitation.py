@@ -349,14 +349,23 @@ def _rollout_demonstrations(
         returns.extend(g for g, kept in zip(returns_to_go(rewards, gamma), labelled) if kept)
     env.close()
     return {
-        "obs": {k: np.stack(v) for k, v in obs_buf.items()},
-        "actions": np.asarray(actions, dtype=np.int64),
-        "masks": np.stack(masks),
-        "returns": np.asarray(returns, dtype=np.float32),
+        **_arrays(obs_buf, actions, masks, returns),
         "steps": len(actions) + unlabelled,
         "episodes": settings["episodes"],
         "by_source": {"rollout": settings["episodes"]},
         "unlabelled": unlabelled,
+    }
+
+
+def _arrays(
+    obs_buf: dict[str, list[np.ndarray]], actions: list[int], masks: list[np.ndarray], returns: list[float]
+) -> dict[str, Any]:
+    """Labelled moves as arrays: observations by key, actions, action masks, returns-to-go."""
+    return {
+        "obs": {k: np.stack(v) for k, v in obs_buf.items()},
+        "actions": np.asarray(actions, dtype=np.int64),
+        "masks": np.stack(masks),
+        "returns": np.asarray(returns, dtype=np.float32),
     }
 
 
@@ -401,10 +410,7 @@ def _dagger_demonstrations(
         returns.extend(returns_to_go(rewards, gamma))
     env.close()
     return {
-        "obs": {k: np.stack(v) for k, v in obs_buf.items()},
-        "actions": np.asarray(actions, dtype=np.int64),
-        "masks": np.stack(masks),
-        "returns": np.asarray(returns, dtype=np.float32),
+        **_arrays(obs_buf, actions, masks, returns),
         "steps": len(actions),
         "episodes": settings["dagger_episodes"],
     }
