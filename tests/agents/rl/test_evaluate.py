@@ -213,13 +213,14 @@ def test_shipped_models_load_and_play() -> None:
     assert record.value <= 8
 
 
-def test_ppo_jobshop_3m_beats_mwkr_on_every_taillard_size() -> None:
+@pytest.mark.parametrize("name", ["ppo_jobshop_3m", "ppo_jobshop_evolved"])
+def test_shipped_job_shop_policies_beat_mwkr_on_every_taillard_size(name: str) -> None:
     """Issue 14's job shop "must": below the best dispatching rule (MWKR) on every Taillard size,
     greedy, each schedule checked by the independent checker (`evaluate_model` checks them)."""
     from discoverygym.agents.rl.evaluate import shipped_models
     from discoverygym.experiments.evaluate import evaluate
 
-    model = shipped_models("jobshop")["ppo_jobshop_3m"]
+    model = shipped_models("jobshop")[name]
     for size in ("15x15", "20x15", "20x20", "30x15", "30x20", "50x15", "50x20", "100x20"):
         (rl,) = evaluate(str(model), None, f"taillard-{size}")
         (mwkr,) = evaluate("mwkr", "jobshop", f"taillard-{size}")
