@@ -87,9 +87,9 @@ def rollout_choice(venv: Any, instance: JobShopInstance, prefix: list[int], weig
         obs, *_ = venv.step(np.full(venv.num_envs, action, dtype=np.int64))
     mask = obs["action_mask"][0].astype(bool)
     legal = np.flatnonzero(mask)
-    base = int(linear_rule(obs["jobs"][:1], weights)[0])
     if len(legal) == 1:
         return int(legal[0])
+    base = int(linear_rule(obs["jobs"][:1], weights)[0])
     actions = np.full(venv.num_envs, legal[0], dtype=np.int64)
     actions[: len(legal)] = legal
     obs, _, terminated, _, info = venv.step(actions)

@@ -313,6 +313,39 @@ def _rollout_demonstrations(
     (a bin packing level outside the top-k candidates) is played but not labelled
     (``"unlabelled"`` counts them).
     """
+    data = _labelled_episodes(config, settings, seed, settings["episodes"], "rollout demonstrations", progress)
+    return {**data, "by_source": {"rollout": settings["episodes"]}}
+
+
+def _dagger_demonstrations(
+    config: dict[str, Any], settings: dict[str, Any], policy: ActorCriticPolicy, seed: int,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """DAgger (Ross, Gordon & Bagnell, AISTATS 2011), one round: `policy` plays
+    ``dagger_episodes`` fresh training episodes greedily and the job-shop rollout expert labels
+    every state it visits. Cloning on the expert's own states alone leaves the policy lost
+    after its first mistakes; these are the states its mistakes lead to. The value target is
+    the policy's own return-to-go."""
+    policy.set_training_mode(False)
+    return _labelled_episodes(
+        config, settings, seed, settings["dagger_episodes"], "DAgger labels", progress, policy
+    )
+
+
+def _labelled_episodes(
+    config: dict[str, Any],
+    settings: dict[str, Any],
+    seed: int,
+    count: int,
+    description: str,
+    progress: bool,
+    policy: ActorCriticPolicy | None = None,
+) -> dict[str, Any]:
+    """`count` episodes of the config's training env, each move labelled by the game's rollout
+    expert in the policy's view. Without `policy` the expert plays its own moves; with one, the
+    policy plays greedily (a move its view labels, so job shop only) and the expert only labels.
+    Returns ``"obs"``, ``"actions"``, ``"masks"``, ``"returns"``, ``"steps"``, ``"episodes"`` and
+    ``"unlabelled"``."""
     env = make_env(config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False)
     make_expert = _binpacking_expert if game_of(config["env_id"]) == "binpacking" else _jobshop_expert
     expert, label = make_expert(config, settings, seed, env)
@@ -321,11 +354,11 @@ def _rollout_demonstrations(
     actions, masks, returns = [], [], []
     unlabelled = 0
     env.reset(seed=seed)
-    episodes = range(settings["episodes"])
+    episodes = range(count)
     if progress:
         from rich.progress import track
 
-        episodes = track(episodes, description="rollout demonstrations")
+        episodes = track(episodes, description=description)
     for _ in episodes:
         obs, info = env.reset()
         expert.reset()
@@ -333,8 +366,14 @@ def _rollout_demonstrations(
         labelled: list[bool] = []
         done = False
         while not done:
-            move = expert.act(obs, info)
-            view, index, mask = label(obs, info, move)
+            if policy is None:
+                move = expert.act(obs, info)
+                view, index, mask = label(obs, info, move)
+            else:
+                view, index, mask = label(obs, info, expert.advise(obs, info))
+                move = int(policy.predict(view, deterministic=True, action_masks=mask)[0])
+                move = move if mask[move] else index
+                expert.played(move)
             if index >= 0:
                 for key, value in view.items():
                     obs_buf.setdefault(key, []).append(np.asarray(value))
@@ -349,70 +388,13 @@ def _rollout_demonstrations(
         returns.extend(g for g, kept in zip(returns_to_go(rewards, gamma), labelled) if kept)
     env.close()
     return {
-        **_arrays(obs_buf, actions, masks, returns),
-        "steps": len(actions) + unlabelled,
-        "episodes": settings["episodes"],
-        "by_source": {"rollout": settings["episodes"]},
-        "unlabelled": unlabelled,
-    }
-
-
-def _arrays(
-    obs_buf: dict[str, list[np.ndarray]], actions: list[int], masks: list[np.ndarray], returns: list[float]
-) -> dict[str, Any]:
-    """Labelled moves as arrays: observations by key, actions, action masks, returns-to-go."""
-    return {
         "obs": {k: np.stack(v) for k, v in obs_buf.items()},
         "actions": np.asarray(actions, dtype=np.int64),
         "masks": np.stack(masks),
         "returns": np.asarray(returns, dtype=np.float32),
-    }
-
-
-def _dagger_demonstrations(
-    config: dict[str, Any], settings: dict[str, Any], policy: ActorCriticPolicy, seed: int,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """DAgger (Ross, Gordon & Bagnell, AISTATS 2011), one round: `policy` plays
-    ``dagger_episodes`` fresh training episodes greedily and the job-shop rollout expert labels
-    every state it visits. Cloning on the expert's own states alone leaves the policy lost
-    after its first mistakes; these are the states its mistakes lead to. The value target is
-    the policy's own return-to-go."""
-    env = make_env(config["env_id"], config["env_kwargs"], config.get("reward"), monitor=False)
-    expert, label = _jobshop_expert(config, settings, seed, env)
-    gamma = float(config["algo_kwargs"].get("gamma", 0.99))
-    obs_buf: dict[str, list[np.ndarray]] = {}
-    actions, masks, returns = [], [], []
-    env.reset(seed=seed)
-    episodes = range(settings["dagger_episodes"])
-    if progress:
-        from rich.progress import track
-
-        episodes = track(episodes, description="DAgger labels")
-    policy.set_training_mode(False)
-    for _ in episodes:
-        obs, info = env.reset()
-        expert.reset()
-        rewards: list[float] = []
-        done = False
-        while not done:
-            view, job, mask = label(obs, info, expert.advise(obs, info))
-            for key, value in view.items():
-                obs_buf.setdefault(key, []).append(np.asarray(value))
-            actions.append(job)
-            masks.append(mask)
-            move, _ = policy.predict(obs, deterministic=True, action_masks=mask)
-            move = int(move) if mask[int(move)] else job
-            expert.played(move)
-            obs, reward, terminated, truncated, info = env.step(move)
-            rewards.append(float(reward))
-            done = terminated or truncated
-        returns.extend(returns_to_go(rewards, gamma))
-    env.close()
-    return {
-        **_arrays(obs_buf, actions, masks, returns),
-        "steps": len(actions),
-        "episodes": settings["dagger_episodes"],
+        "steps": len(actions) + unlabelled,
+        "episodes": count,
+        "unlabelled": unlabelled,
     }
 
 

@@ -272,19 +272,25 @@ def jobshop_features(obs: dict[str, th.Tensor]) -> Features:
     return cand, exists, glob
 
 
+def _non_delay(obs: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+    """(job features, legal jobs, earliest): the jobs whose earliest start is the smallest among
+    the legal ones (illegal jobs included; a non-delay rule ranks the legal ones among them)."""
+    jobs = obs["jobs"].float()
+    legal = obs["action_mask"].float() > 0.5
+    est = jobs[..., 5]
+    min_est = th.where(legal, est, th.full_like(est, 1e4)).amin(dim=1, keepdim=True)
+    return jobs, legal, est <= min_est + 1e-6
+
+
 def make_mwkr_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]:
     """Logits of the non-delay MWKR rule: ``scale * remaining_work / max`` among the legal jobs
     with the smallest earliest start, ``-10 * scale`` lower for the others (its argmax is the
     rule's choice, lowest index on ties, as `agents.heuristics.jobshop`)."""
 
     def prior(obs: dict[str, th.Tensor]) -> th.Tensor:
-        jobs = obs["jobs"].float()
-        legal = obs["action_mask"].float() > 0.5
-        est = jobs[..., 5]
-        min_est = th.where(legal, est, th.full_like(est, 1e4)).amin(dim=1, keepdim=True)
-        delayed = (est > min_est + 1e-6).float()
+        jobs, legal, earliest = _non_delay(obs)
         max_rem = (jobs[..., 2] * legal).amax(dim=1, keepdim=True).clamp_min(1e-6)
-        return scale * (jobs[..., 2] / max_rem - 10.0 * delayed)
+        return scale * (jobs[..., 2] / max_rem - 10.0 * (~earliest).float())
 
     return prior
 
@@ -299,11 +305,8 @@ def make_evolved_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tens
     weights = th.as_tensor(rule_weights("evolved"), dtype=th.float32)
 
     def prior(obs: dict[str, th.Tensor]) -> th.Tensor:
-        jobs = obs["jobs"].float()
-        legal = obs["action_mask"].float() > 0.5
-        est = jobs[..., 5]
-        min_est = th.where(legal, est, th.full_like(est, 1e4)).amin(dim=1, keepdim=True)
-        candidate = legal & (est <= min_est + 1e-6)
+        jobs, legal, earliest = _non_delay(obs)
+        candidate = legal & earliest
         score = jobs @ weights
         top = th.where(candidate, score, th.full_like(score, -1e9)).amax(dim=1, keepdim=True)
         low = th.where(candidate, score, th.full_like(score, 1e9)).amin(dim=1, keepdim=True)
