@@ -21,9 +21,10 @@ the convention of `discoverygym.agents.heuristics.jobshop`:
   1.25 machine ready time, plus 1.25 earliest start, equal among the non-delay candidates.
   ``tests/agents/test_jobshop_rollout.py`` checks that it chooses as the program does.
 
-Cost: a decision replays the schedule so far in every copy and plays the rest, so an episode
-of J jobs x O operations costs (J O)^2 steps of a J-wide batch: about 5 s for a 15x15 instance
-here, and quadratic in the size (it is an expert for demonstrations and small instances, not a
+Cost: the copies start from the saved schedule (`JobShopVectorEnv.get_state` / `set_state`)
+and play the rest of it, and the copy that dispatched the chosen job becomes the next saved
+schedule. So an episode of J jobs x O operations costs (J O)^2 / 2 steps of a J-wide batch:
+quadratic in the size (an expert for demonstrations and instances up to about 20x20, not a
 dispatcher for 100x20).
 """
 
@@ -74,32 +75,33 @@ def linear_rule(jobs: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.where(candidates, jobs @ weights, -np.inf).argmax(axis=-1)
 
 
-def rollout_choice(venv: Any, instance: JobShopInstance, prefix: list[int], weights: np.ndarray) -> int:
-    """The rollout's job after the dispatches `prefix` on `instance`.
+def rollout_choice(
+    venv: Any, obs: dict[str, np.ndarray], weights: np.ndarray
+) -> tuple[int, dict[str, Any] | None, np.ndarray]:
+    """The rollout's job in the state every sub-env of `venv` is in (a `JobShopVectorEnv` with
+    at least as many sub-envs as the instance has jobs, all in the same state; `obs` its
+    observations, as `set_state` returns them).
 
-    `venv` is a `JobShopVectorEnv` with at least as many sub-envs as the instance has jobs; its
-    state is overwritten. Every legal job is dispatched in its own sub-env after `prefix` is
-    replayed, then `weights`' rule completes every sub-env; the smallest makespan wins, ties to
-    the rule's own choice.
+    Every legal job is dispatched in its own sub-env, then `weights`' rule completes every
+    sub-env; the smallest makespan wins, ties to the rule's own choice. Returns (job, the
+    sub-envs' states just after their first dispatch, the legal jobs in sub-env order); a
+    forced move returns (job, None, legal) without playing anything.
     """
-    obs, _ = venv.reset(options={"instance": instance})
-    for action in prefix:
-        obs, *_ = venv.step(np.full(venv.num_envs, action, dtype=np.int64))
-    mask = obs["action_mask"][0].astype(bool)
-    legal = np.flatnonzero(mask)
+    legal = np.flatnonzero(obs["action_mask"][0])
     if len(legal) == 1:
-        return int(legal[0])
+        return int(legal[0]), None, legal
     base = int(linear_rule(obs["jobs"][:1], weights)[0])
     actions = np.full(venv.num_envs, legal[0], dtype=np.int64)
     actions[: len(legal)] = legal
     obs, _, terminated, _, info = venv.step(actions)
+    children = venv.get_state()
     while not terminated.all():
         obs, _, terminated, _, info = venv.step(linear_rule(obs["jobs"], weights))
     makespans = np.asarray(info["makespan"], dtype=np.int64)[: len(legal)]
     best = makespans.min()
     if makespans[np.flatnonzero(legal == base)[0]] == best:
-        return base
-    return int(legal[makespans.argmin()])
+        return base, children, legal
+    return int(legal[makespans.argmin()]), children, legal
 
 
 class RolloutDispatcher:
@@ -118,21 +120,24 @@ class RolloutDispatcher:
         self.name = name or f"rollout_{rule if isinstance(rule, str) else 'linear'}"
         self._instance: JobShopInstance | None = None
         self._venv: Any = None
-        self._prefix: list[int] = []
+        self._state: dict[str, Any] | None = None  # the schedule so far: row `_row` of a state
+        self._row = 0
+        self._children: tuple[dict[str, Any], np.ndarray] | None = None
 
     def reset(self) -> None:
-        self._prefix = []
+        self._children = None
 
     def start(self, instance: JobShopInstance) -> None:
         """Begin an episode on `instance` (``act`` does it on seeing a reset info)."""
         from discoverygym.envs.jobshop.vector import JobShopVectorEnv
 
-        self._prefix = []
         if self._instance is None or self._instance.name != instance.name:
             self._instance = instance
             if self._venv is not None:
                 self._venv.close()
             self._venv = JobShopVectorEnv(num_envs=instance.num_jobs, instance=instance)
+        self._venv.reset(options={"instance": self._instance})
+        self._state, self._row, self._children = self._venv.get_state(), 0, None
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> int:
         action = self.advise(obs, info)
@@ -148,9 +153,22 @@ class RolloutDispatcher:
             self.start(self._instance if same else load_instance(name))
         elif self._instance is None:
             raise ValueError("RolloutDispatcher needs an episode's reset info (its 'instance') first")
-        return rollout_choice(self._venv, self._instance, self._prefix, self.weights)
+        copies = self._venv.set_state(self._state, source=self._row)
+        job, children, legal = rollout_choice(self._venv, copies, self.weights)
+        self._children = None if children is None else (children, legal)
+        return job
 
     def played(self, action: int) -> None:
         """Record the job dispatched in the current state (the env's rule for illegal actions is
-        not applied here: pass a legal job)."""
-        self._prefix.append(int(action))
+        not applied here: pass a legal job). The schedule moves on to the copy that dispatched
+        it during `advise`, or is stepped once when there was none."""
+        if self._venv is None:
+            raise ValueError("RolloutDispatcher needs an episode's reset info (its 'instance') first")
+        if self._children is not None and int(action) in self._children[1]:
+            children, legal = self._children
+            self._state, self._row = children, int(np.flatnonzero(legal == int(action))[0])
+        else:
+            self._venv.set_state(self._state, source=self._row)
+            self._venv.step(np.full(self._venv.num_envs, int(action), dtype=np.int64))
+            self._state, self._row = self._venv.get_state(), 0
+        self._children = None

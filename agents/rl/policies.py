@@ -74,6 +74,13 @@ class SetScorer(nn.Module):
 
     ``forward_actor`` returns the logits (one per candidate, in action order), and the
     policy's ``action_net`` is the identity; ``forward_critic`` returns the pooled context.
+
+    ``attention`` > 0 inserts that many self-attention layers (pre-norm transformer encoder
+    layers, ``heads`` heads, no dropout) between ``phi`` and the pooling, so each candidate's
+    embedding sees the others (the Self-Labeling SPN's and L2D's point: a job's priority depends
+    on the jobs it competes with). Missing candidates are masked out as keys. ``pairs`` (obs ->
+    [B, N, N] in {0, 1}) marks related pairs, e.g. jobs waiting for the same machine; each layer
+    learns one additive attention bias per head for them.
     """
 
     def __init__(
@@ -83,11 +90,25 @@ class SetScorer(nn.Module):
         global_dim: int,
         hidden: int = 64,
         prior: Callable[[Any], th.Tensor] | None = None,
+        attention: int = 0,
+        heads: int = 4,
+        pairs: Callable[[Any], th.Tensor] | None = None,
     ) -> None:
         super().__init__()
+        if attention < 0 or (attention and hidden % heads):
+            raise ValueError(f"attention must be >= 0 layers and hidden ({hidden}) a multiple of "
+                             f"heads ({heads}), got attention={attention!r}")
         self.featurize = featurize
         self.prior = prior
+        self.pairs = pairs
+        self.heads = heads
         self.phi = mlp([candidate_dim, hidden, hidden])
+        self.mix = nn.ModuleList(
+            nn.TransformerEncoderLayer(hidden, heads, 2 * hidden, dropout=0.0, batch_first=True,
+                                       norm_first=True)
+            for _ in range(attention)
+        )
+        self.pair_bias = nn.Parameter(th.zeros(attention, heads)) if attention and pairs else None
         self.rho = mlp([2 * hidden + global_dim, hidden, hidden])
         self.psi = mlp([2 * hidden, hidden, 1])
         self.latent_dim_pi = 1  # unused: action_net is the identity
@@ -107,9 +128,24 @@ class SetScorer(nn.Module):
         maxed = th.where(count > 0, maxed, th.zeros_like(maxed))
         return nn.functional.relu(self.rho(th.cat([mean, maxed, glob], dim=-1)))
 
+    def _attend(self, emb: th.Tensor, exists: th.Tensor, obs: Any) -> th.Tensor:
+        """The attention layers over the candidates (keys: the existing ones; a row with none
+        attends to all, so that softmax stays finite)."""
+        b, n, _ = emb.shape
+        keys = exists | ~exists.any(dim=1, keepdim=True)
+        mask = th.zeros(b, 1, 1, n, dtype=emb.dtype, device=emb.device)
+        mask = mask.masked_fill(~keys[:, None, None, :], -1e4).expand(b, self.heads, n, n)
+        related = None if self.pair_bias is None else self.pairs(obs).to(emb.dtype)[:, None]
+        for i, layer in enumerate(self.mix):
+            bias = mask if related is None else mask + related * self.pair_bias[i][None, :, None, None]
+            emb = layer(emb, src_mask=bias.reshape(b * self.heads, n, n))
+        return emb
+
     def both(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:
         cand, exists, glob = self.featurize(obs)
         emb = nn.functional.relu(self.phi(cand))
+        if len(self.mix):
+            emb = self._attend(emb, exists, obs)
         ctx = self._context(emb, exists, glob)
         pair = th.cat([emb, ctx.unsqueeze(1).expand(-1, emb.shape[1], -1)], dim=-1)
         logits = self.psi(pair).squeeze(-1)
@@ -272,6 +308,16 @@ def jobshop_features(obs: dict[str, th.Tensor]) -> Features:
     return cand, exists, glob
 
 
+def same_next_machine(obs: dict[str, th.Tensor]) -> th.Tensor:
+    """[B, J, J]: 1 where jobs i and j are both unfinished and their next operations need the
+    same machine (equal "next_machine" columns: the index is not comparable across instance
+    sizes, but equality is)."""
+    jobs = obs["jobs"].float()
+    machine, open_ = jobs[..., 1], jobs[..., 3] > 0
+    same = (machine[:, :, None] - machine[:, None, :]).abs() < 1e-6
+    return (same & open_[:, :, None] & open_[:, None, :]).float()
+
+
 def _non_delay(obs: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
     """(job features, legal jobs, earliest): the jobs whose earliest start is the smallest among
     the legal ones (illegal jobs included; a non-delay rule ranks the legal ones among them)."""
@@ -323,12 +369,15 @@ def jobshop_scorer(
     hidden: int = 64,
     mwkr_prior: float = 0.0,
     evolved_prior: float = 0.0,
+    attention: int = 0,
 ) -> SetScorer:
     """Shared per-job scorer with pooled job and machine context (any number of jobs/machines).
 
     ``mwkr_prior`` > 0 adds the non-delay MWKR rule's logits (`make_mwkr_prior`): a residual
     policy that starts as the best dispatching rule; 0 learns from scratch. ``evolved_prior``
     does the same with the LLM-evolved rule (`make_evolved_prior`); both may be set (summed).
+    ``attention`` > 0: that many self-attention layers among the jobs, with a learned bias for
+    pairs of unfinished jobs whose next operations need the same machine (`same_next_machine`).
     """
     if not isinstance(observation_space, gym.spaces.Dict) or "jobs" not in observation_space.spaces:
         raise ValueError(
@@ -339,7 +388,8 @@ def jobshop_scorer(
         make_evolved_prior(evolved_prior) if evolved_prior > 0 else None,
     )
     return SetScorer(
-        jobshop_features, JOBSHOP_CANDIDATE_DIM, JOBSHOP_GLOBAL_DIM, hidden=hidden, prior=prior
+        jobshop_features, JOBSHOP_CANDIDATE_DIM, JOBSHOP_GLOBAL_DIM, hidden=hidden, prior=prior,
+        attention=attention, pairs=same_next_machine,
     )
 
 

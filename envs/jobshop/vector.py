@@ -23,6 +23,7 @@ State (N sub-envs, J jobs, M machines and K operations per machine at most, padd
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,12 @@ from discoverygym.envs.jobshop.instances import JobShopInstance, generate_instan
 __all__ = ["JobShopVectorEnv"]
 
 _INF = np.int32(2**30)  # padding start of the interval tables (times stay below 2**30)
+_EPISODE_STATE = (
+    "_inst", "_next", "_nextm", "_ready", "_rem", "_est", "_ins", "_sched", "_mrem", "_mleft",
+    "_mbusy", "_mready", "_mcount", "_starts_m", "_ends_m", "_lb", "_left", "_jobs", "_machines",
+    "_maskb", "_autoreset",
+)
+"""The per-sub-env arrays (one row per sub-env) that hold an episode's state."""
 
 
 class JobShopVectorEnv(BatchedVectorEnv):
@@ -477,6 +484,43 @@ class JobShopVectorEnv(BatchedVectorEnv):
     def instance(self, i: int) -> JobShopInstance:
         """The instance sub-env `i` plays in its current episode."""
         return self._instances[i]
+
+    def get_state(self) -> dict[str, Any]:
+        """A copy of every sub-env's episode state and random generator, for `set_state` on this
+        same env (the instance tables are shared, not copied)."""
+        if not self._started:
+            raise RuntimeError("call reset() before get_state()")
+        state: dict[str, Any] = {name: getattr(self, name).copy() for name in _EPISODE_STATE}
+        state["_instances"] = list(self._instances)
+        state["_rngs"] = copy.deepcopy(self._rngs)
+        return state
+
+    def set_state(self, state: dict[str, Any], source: int | None = None) -> dict[str, np.ndarray]:
+        """Put every sub-env in the episode state of `state` (from `get_state` on this env):
+        sub-env i takes row i, or with `source` every sub-env takes row `source` (copies of one
+        schedule, to try different moves from). Returns the observations, as `reset` does.
+
+        Look-ahead search uses it: a rollout continues from a saved schedule instead of
+        replaying the moves that led there. A generated instance (``random-JxM`` datasets) lives
+        in its sub-env's table slot: copies of it stay valid until that sub-env resets."""
+        if not self._started:
+            raise RuntimeError("call reset() before set_state()")
+        if source is not None and not 0 <= source < len(state["_instances"]):
+            raise ValueError(f"source {source} is not a sub-env of the state "
+                             f"(it has {len(state['_instances'])})")
+        if source is None and len(state["_instances"]) != self.num_envs:
+            raise ValueError(f"the state has {len(state['_instances'])} sub-envs, this env "
+                             f"{self.num_envs}: pass `source` to copy one of them")
+        rows = slice(None) if source is None else source
+        for name in _EPISODE_STATE:
+            getattr(self, name)[...] = state[name][rows]
+        if source is None:
+            self._instances = list(state["_instances"])
+            self._rngs = copy.deepcopy(state["_rngs"])
+        else:
+            self._instances = [state["_instances"][source]] * self.num_envs
+            self._rngs = [copy.deepcopy(state["_rngs"][source]) for _ in range(self.num_envs)]
+        return self._observations()
 
     @property
     def makespan_lower_bounds(self) -> np.ndarray:

@@ -159,16 +159,17 @@ def test_evolved_prior_alone_is_the_evolved_rule() -> None:
             obs, _, done, _, info = env.step(action)
 
 
-@pytest.fixture(scope="module")
-def jobshop_model():
-    return _model(JS, {"dataset": "random-6x4"}, "jobshop")[0]
+@pytest.fixture(scope="module", params=[0, 1], ids=["deep_sets", "attention"])
+def jobshop_model(request):
+    model = _model(JS, {"dataset": "random-6x4"}, "jobshop", {"attention": request.param})[0]
+    scorer = model.policy.mlp_extractor
+    if scorer.pair_bias is not None:  # exercise the same-machine bias (it starts at zero)
+        with th.no_grad():
+            scorer.pair_bias.copy_(th.linspace(-2.0, 2.0, scorer.pair_bias.numel()).view_as(scorer.pair_bias))
+    return model
 
 
-@settings(max_examples=15)
-@given(seed=st.integers(0, 10_000), steps=st.integers(0, 60))
-def test_jobshop_policy_is_permutation_equivariant(jobshop_model, seed: int, steps: int) -> None:
-    """Permuting the jobs permutes the logits: the score of a job does not depend on its index."""
-    model = jobshop_model
+def _mid_episode(seed: int, steps: int) -> tuple[dict, np.random.Generator]:
     env = gym.make(JS, dataset="random-6x4")
     obs, info = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
@@ -177,6 +178,15 @@ def test_jobshop_policy_is_permutation_equivariant(jobshop_model, seed: int, ste
         obs, _, terminated, _, info = env.step(int(rng.choice(legal)))
         if terminated:
             obs, info = env.reset(seed=seed + 1)
+    return obs, rng
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), steps=st.integers(0, 60))
+def test_jobshop_policy_is_permutation_equivariant(jobshop_model, seed: int, steps: int) -> None:
+    """Permuting the jobs permutes the logits: the score of a job does not depend on its index."""
+    model = jobshop_model
+    obs, rng = _mid_episode(seed, steps)
     perm = rng.permutation(obs["jobs"].shape[0])
     permuted = {
         "jobs": obs["jobs"][perm],
@@ -191,6 +201,33 @@ def test_jobshop_policy_is_permutation_equivariant(jobshop_model, seed: int, ste
         vb = scorer.forward_critic({k: th.as_tensor(v)[None] for k, v in permuted.items()})
     np.testing.assert_allclose(a[perm].numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(va.numpy(), vb.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 10_000), steps=st.integers(0, 60), pad=st.integers(1, 5))
+def test_jobshop_policy_ignores_padding_jobs(jobshop_model, seed: int, steps: int, pad: int) -> None:
+    """Padding rows (a smaller instance in a larger env) change neither the real jobs' logits
+    nor the value: the pooling and the attention keys skip them."""
+    obs, _ = _mid_episode(seed, steps)
+    padded = {
+        "jobs": np.concatenate([obs["jobs"], np.zeros((pad, obs["jobs"].shape[1]), obs["jobs"].dtype)]),
+        "machines": obs["machines"],
+        "action_mask": np.concatenate([obs["action_mask"], np.zeros(pad, obs["action_mask"].dtype)]),
+    }
+    scorer = jobshop_model.policy.mlp_extractor
+    with th.no_grad():
+        a, va = scorer.both({k: th.as_tensor(v)[None] for k, v in obs.items()})
+        b, vb = scorer.both({k: th.as_tensor(v)[None] for k, v in padded.items()})
+    jobs = obs["jobs"].shape[0]
+    np.testing.assert_allclose(a[0].numpy(), b[0, :jobs].numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(va.numpy(), vb.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_attention_needs_heads_dividing_the_width() -> None:
+    from discoverygym.agents.rl.policies import SetScorer, jobshop_features
+
+    with pytest.raises(ValueError, match="hidden \\(30\\) a multiple of heads \\(4\\)"):
+        SetScorer(jobshop_features, 13, 9, hidden=30, attention=1)
 
 
 def test_jobshop_policy_trained_size_plays_larger_instances(jobshop_model) -> None:

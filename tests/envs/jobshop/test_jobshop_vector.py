@@ -127,6 +127,61 @@ def test_schedules_are_feasible_and_makespans_match_info():
     assert finished >= 4
 
 
+def _play(env: JobShopVectorEnv, actions: list[np.ndarray]) -> list:
+    return [env.step(a) for a in actions]
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), before=st.integers(0, 30), after=st.integers(1, 40),
+       source=st.integers(0, 2))
+def test_set_state_resumes_and_copies_exactly(seed, before, after, source):
+    """From a saved state, the same moves give the same trajectory (terminations, autoresets and
+    final infos included); with `source`, every sub-env plays on as that sub-env would."""
+    env = JobShopVectorEnv(num_envs=3, dataset="ft06,la01,ta01")
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    for action in sample_moves(rng, before, 3, 15):
+        env.step(action)
+    saved, moves = env.get_state(), sample_moves(rng, after, 3, 15)
+    first = _play(env, moves)
+    assert_same(env.set_state(saved), _observations_of(saved, env), "restored observations")
+    assert_same(_play(env, moves), first, "replayed trajectory")
+    copied = env.set_state(saved, source=source)
+    same_moves = [np.full(3, m[source]) for m in moves]
+    again = _play(env, same_moves)
+    for i in range(3):
+        assert env.instance(i).name == saved["_instances"][source].name
+    for (obs, *_), (ref_obs, *_) in zip(again, first):
+        for k in ("jobs", "machines", "action_mask"):
+            assert np.array_equal(obs[k], np.repeat(ref_obs[k][source:source + 1], 3, axis=0))
+    assert copied["jobs"].shape[0] == 3
+
+
+def sample_moves(rng: np.random.Generator, count: int, envs: int, jobs: int) -> list[np.ndarray]:
+    """Random job indices (illegal ones included: the env applies its rule for them)."""
+    return [rng.integers(0, jobs, size=envs) for _ in range(count)]
+
+
+def _observations_of(state: dict, env: JobShopVectorEnv) -> dict:
+    return {"jobs": state["_jobs"], "machines": state["_machines"],
+            "action_mask": state["_maskb"].astype(np.int8)}
+
+
+def test_set_state_bad_input():
+    env = JobShopVectorEnv(num_envs=2, instance="ft06")
+    with pytest.raises(RuntimeError, match="reset"):
+        env.get_state()
+    env.reset(seed=0)
+    saved = env.get_state()
+    with pytest.raises(ValueError, match="source 2 is not a sub-env of the state"):
+        env.set_state(saved, source=2)
+    other = JobShopVectorEnv(num_envs=3, instance="ft06")
+    other.reset(seed=0)
+    with pytest.raises(ValueError, match="the state has 2 sub-envs, this env 3"):
+        other.set_state(saved)
+    assert other.set_state(saved, source=1)["jobs"].shape == (3, 6, 8)
+
+
 def test_reset_mask_and_instance_option():
     batched, reference = _pair(3, dataset="ft")
     for env in (batched, reference):
