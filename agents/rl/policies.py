@@ -69,14 +69,39 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
+class AttentionBlock(nn.Module):
+    """A pre-norm transformer encoder layer (self-attention, then a 2x-wide ReLU MLP, both
+    residual) with an additive attention bias [B, heads or 1, N, N] and no dropout.
+
+    Written out instead of ``nn.TransformerEncoderLayer``: that layer's inference fast path
+    (eval mode without gradients, where SB3 collects rollouts) reads a per-head float mask
+    differently from its training path, so PPO's ratios would compare two different policies.
+    """
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.ff = mlp([dim, 2 * dim, dim])
+
+    def forward(self, x: th.Tensor, bias: th.Tensor) -> th.Tensor:
+        b, n, dim = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        mixed = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        x = x + self.out(mixed.transpose(1, 2).reshape(b, n, dim))
+        return x + self.ff(self.norm2(x))
+
+
 class SetScorer(nn.Module):
     """Scores every candidate with shared weights; plays the role of SB3's ``mlp_extractor``.
 
     ``forward_actor`` returns the logits (one per candidate, in action order), and the
     policy's ``action_net`` is the identity; ``forward_critic`` returns the pooled context.
 
-    ``attention`` > 0 inserts that many self-attention layers (pre-norm transformer encoder
-    layers, ``heads`` heads, no dropout) between ``phi`` and the pooling, so each candidate's
+    ``attention`` > 0 inserts that many self-attention layers (`AttentionBlock`, ``heads``
+    heads) between ``phi`` and the pooling, so each candidate's
     embedding sees the others (the Self-Labeling SPN's and L2D's point: a job's priority depends
     on the jobs it competes with). Missing candidates are masked out as keys. ``pairs`` (obs ->
     [B, N, N] in {0, 1}) marks related pairs, e.g. jobs waiting for the same machine; each layer
@@ -103,11 +128,7 @@ class SetScorer(nn.Module):
         self.pairs = pairs
         self.heads = heads
         self.phi = mlp([candidate_dim, hidden, hidden])
-        self.mix = nn.ModuleList(
-            nn.TransformerEncoderLayer(hidden, heads, 2 * hidden, dropout=0.0, batch_first=True,
-                                       norm_first=True)
-            for _ in range(attention)
-        )
+        self.mix = nn.ModuleList(AttentionBlock(hidden, heads) for _ in range(attention))
         self.pair_bias = nn.Parameter(th.zeros(attention, heads)) if attention and pairs else None
         self.rho = mlp([2 * hidden + global_dim, hidden, hidden])
         self.psi = mlp([2 * hidden, hidden, 1])
@@ -131,14 +152,12 @@ class SetScorer(nn.Module):
     def _attend(self, emb: th.Tensor, exists: th.Tensor, obs: Any) -> th.Tensor:
         """The attention layers over the candidates (keys: the existing ones; a row with none
         attends to all, so that softmax stays finite)."""
-        b, n, _ = emb.shape
         keys = exists | ~exists.any(dim=1, keepdim=True)
-        mask = th.zeros(b, 1, 1, n, dtype=emb.dtype, device=emb.device)
-        mask = mask.masked_fill(~keys[:, None, None, :], -1e4).expand(b, self.heads, n, n)
+        mask = th.zeros_like(keys, dtype=emb.dtype).masked_fill(~keys, -1e4)[:, None, None, :]
         related = None if self.pair_bias is None else self.pairs(obs).to(emb.dtype)[:, None]
-        for i, layer in enumerate(self.mix):
+        for i, block in enumerate(self.mix):
             bias = mask if related is None else mask + related * self.pair_bias[i][None, :, None, None]
-            emb = layer(emb, src_mask=bias.reshape(b * self.heads, n, n))
+            emb = block(emb, bias)
         return emb
 
     def both(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:

@@ -223,6 +223,27 @@ def test_jobshop_policy_ignores_padding_jobs(jobshop_model, seed: int, steps: in
     np.testing.assert_allclose(va.numpy(), vb.numpy(), rtol=1e-5, atol=1e-5)
 
 
+def test_jobshop_policy_is_the_same_in_training_and_inference_mode(jobshop_model) -> None:
+    """SB3 collects rollouts in eval mode without gradients and trains in train mode: both must
+    compute the same logits and values, or PPO's ratios compare two different policies."""
+    from discoverygym.envs.jobshop.vector import JobShopVectorEnv
+
+    env = JobShopVectorEnv(num_envs=8, dataset="random-6x4")
+    obs, _ = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(9):
+        obs, *_ = env.step((rng.random(obs["action_mask"].shape) * obs["action_mask"]).argmax(1))
+    batch = {k: th.as_tensor(v) for k, v in obs.items()}
+    scorer = jobshop_model.policy.mlp_extractor
+    scorer.train()
+    logits, values = scorer.both(batch)
+    scorer.eval()
+    with th.no_grad():
+        logits_eval, values_eval = scorer.both(batch)
+    np.testing.assert_allclose(logits.detach().numpy(), logits_eval.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(values.detach().numpy(), values_eval.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_attention_needs_heads_dividing_the_width() -> None:
     from discoverygym.agents.rl.policies import SetScorer, jobshop_features
 
