@@ -120,9 +120,10 @@ class SetScorer(nn.Module):
         pairs: Callable[[Any], th.Tensor] | None = None,
     ) -> None:
         super().__init__()
-        if attention < 0 or (attention and hidden % heads):
-            raise ValueError(f"attention must be >= 0 layers and hidden ({hidden}) a multiple of "
-                             f"heads ({heads}), got attention={attention!r}")
+        if not isinstance(attention, int) or isinstance(attention, bool) or attention < 0:
+            raise ValueError(f"attention must be a number of layers (an integer >= 0), got {attention!r}")
+        if attention and hidden % heads:
+            raise ValueError(f"attention needs hidden ({hidden}) a multiple of heads ({heads})")
         self.featurize = featurize
         self.prior = prior
         self.pairs = pairs

@@ -249,6 +249,9 @@ def test_attention_needs_heads_dividing_the_width() -> None:
 
     with pytest.raises(ValueError, match="hidden \\(30\\) a multiple of heads \\(4\\)"):
         SetScorer(jobshop_features, 13, 9, hidden=30, attention=1)
+    for bad in ("abc", -1, 1.5):
+        with pytest.raises(ValueError, match=f"attention must be a number of layers .*got {bad!r}"):
+            SetScorer(jobshop_features, 13, 9, attention=bad)
 
 
 def test_jobshop_policy_trained_size_plays_larger_instances(jobshop_model) -> None:
