@@ -147,10 +147,10 @@ def test_set_state_resumes_and_copies_exactly(seed, before, after, source):
     assert_same(env.set_state(saved), _observations_of(saved, env), "restored observations")
     assert_same(_play(env, moves), first, "replayed trajectory")
     copied = env.set_state(saved, source=source)
-    same_moves = [np.full(3, m[source]) for m in moves]
-    again = _play(env, same_moves)
     for i in range(3):
         assert env.instance(i).name == saved["_instances"][source].name
+    same_moves = [np.full(3, m[source]) for m in moves]
+    again = _play(env, same_moves)
     for (obs, *_), (ref_obs, *_) in zip(again, first):
         for k in ("jobs", "machines", "action_mask"):
             assert np.array_equal(obs[k], np.repeat(ref_obs[k][source:source + 1], 3, axis=0))
