@@ -136,7 +136,7 @@ class RolloutDispatcher:
             if self._venv is not None:
                 self._venv.close()
             self._venv = JobShopVectorEnv(num_envs=instance.num_jobs, instance=instance)
-        self._venv.reset(options={"instance": self._instance})
+        self._venv.reset()  # its one instance: `self._instance`
         self._state, self._row, self._children = self._venv.get_state(), 0, None
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> int:
