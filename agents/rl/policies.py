@@ -15,7 +15,8 @@ A flat MLP over a padded observation is the weak baseline (SB3's ``MlpPolicy`` /
   jobs, and a pooled (mean and max) context over jobs and machines, so one policy runs on any
   number of jobs and machines (train 10x10, test 15x15 / 20x20). Option ``mwkr_prior``: add
   the non-delay MWKR rule's logits (the best rule on Taillard), learning a correction to it;
-  ``evolved_prior`` the same with the LLM-evolved rule.
+  ``evolved_prior`` the same with the LLM-evolved rule. Option ``attention``: self-attention
+  layers among the jobs before the pooling (`AttentionBlock`).
 - tensor game: SB3's factorised ``MultiDiscrete`` distribution over a ``MlpPolicy`` (default).
 
 Architecture (`SetScorer`, a Deep Sets scorer): ``e_i = phi(x_i)``; ``c = rho([mean_i e_i,
