@@ -487,12 +487,16 @@ class JobShopVectorEnv(BatchedVectorEnv):
 
     def get_state(self) -> dict[str, Any]:
         """A copy of every sub-env's episode state and random generator, for `set_state` on this
-        same env (the instance tables are shared, not copied)."""
+        same env (the tables of benchmark instances are shared, not copied)."""
         if not self._started:
             raise RuntimeError("call reset() before get_state()")
         state: dict[str, Any] = {name: getattr(self, name).copy() for name in _EPISODE_STATE}
         state["_instances"] = list(self._instances)
         state["_rngs"] = copy.deepcopy(self._rngs)
+        if self._generator is not None:  # each sub-env's own table slot, rewritten at its resets
+            slots = self._generated_slots()
+            state["_tables"] = {name: getattr(self, name)[slots].copy() for name in self._table_names()}
+            state["_t_inst"] = [self._t_inst[slot] for slot in slots.tolist()]
         return state
 
     def set_state(self, state: dict[str, Any], source: int | None = None) -> dict[str, np.ndarray]:
@@ -501,8 +505,8 @@ class JobShopVectorEnv(BatchedVectorEnv):
         schedule, to try different moves from). Returns the observations, as `reset` does.
 
         Look-ahead search uses it: a rollout continues from a saved schedule instead of
-        replaying the moves that led there. A generated instance (``random-JxM`` datasets) lives
-        in its sub-env's table slot: copies of it stay valid until that sub-env resets."""
+        replaying the moves that led there. Generated instances (``random-JxM`` datasets) are
+        part of the state, so a state restores exactly after later resets too."""
         if not self._started:
             raise RuntimeError("call reset() before set_state()")
         if source is not None and not 0 <= source < len(state["_instances"]):
@@ -511,16 +515,28 @@ class JobShopVectorEnv(BatchedVectorEnv):
         if source is None and len(state["_instances"]) != self.num_envs:
             raise ValueError(f"the state has {len(state['_instances'])} sub-envs, this env "
                              f"{self.num_envs}: pass `source` to copy one of them")
-        rows = slice(None) if source is None else source
+        rows = np.arange(self.num_envs) if source is None else np.full(self.num_envs, source)
         for name in _EPISODE_STATE:
             getattr(self, name)[...] = state[name][rows]
-        if source is None:
-            self._instances = list(state["_instances"])
-            self._rngs = copy.deepcopy(state["_rngs"])
-        else:
-            self._instances = [state["_instances"][source]] * self.num_envs
-            self._rngs = [copy.deepcopy(state["_rngs"][source]) for _ in range(self.num_envs)]
+        self._instances = [state["_instances"][row] for row in rows.tolist()]
+        self._rngs = [copy.deepcopy(state["_rngs"][row]) for row in rows.tolist()]
+        if self._generator is not None:
+            slots = self._generated_slots()
+            for name, saved in state["_tables"].items():
+                getattr(self, name)[slots] = saved[rows]
+            for slot, row in zip(slots.tolist(), rows.tolist()):
+                self._t_inst[slot] = state["_t_inst"][row]
+            own = state["_inst"][rows] == slots[rows]  # playing the sub-env's generated instance
+            self._inst[own] = slots[own]
         return self._observations()
+
+    def _generated_slots(self) -> np.ndarray:
+        """The table slots where sub-envs 0..N-1 write their generated instances."""
+        return len(self._fixed) + np.arange(self.num_envs)
+
+    def _table_names(self) -> list[str]:
+        return [name for name, value in vars(self).items()
+                if name.startswith("_t_") and isinstance(value, np.ndarray)]
 
     @property
     def makespan_lower_bounds(self) -> np.ndarray:

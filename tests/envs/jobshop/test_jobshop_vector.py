@@ -133,16 +133,17 @@ def _play(env: JobShopVectorEnv, actions: list[np.ndarray]) -> list:
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), before=st.integers(0, 30), after=st.integers(1, 40),
-       source=st.integers(0, 2))
-def test_set_state_resumes_and_copies_exactly(seed, before, after, source):
+       source=st.integers(0, 2), dataset=st.sampled_from(["ft06,la01,ta01", "random-5x3"]))
+def test_set_state_resumes_and_copies_exactly(seed, before, after, source, dataset):
     """From a saved state, the same moves give the same trajectory (terminations, autoresets and
     final infos included); with `source`, every sub-env plays on as that sub-env would."""
-    env = JobShopVectorEnv(num_envs=3, dataset="ft06,la01,ta01")
+    env = JobShopVectorEnv(num_envs=3, dataset=dataset)
     env.reset(seed=seed)
     rng = np.random.default_rng(seed)
-    for action in sample_moves(rng, before, 3, 15):
+    jobs = env.single_action_space.n
+    for action in sample_moves(rng, before, 3, jobs):
         env.step(action)
-    saved, moves = env.get_state(), sample_moves(rng, after, 3, 15)
+    saved, moves = env.get_state(), sample_moves(rng, after, 3, jobs)
     first = _play(env, moves)
     assert_same(env.set_state(saved), _observations_of(saved, env), "restored observations")
     assert_same(_play(env, moves), first, "replayed trajectory")
