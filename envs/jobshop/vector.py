@@ -526,7 +526,7 @@ class JobShopVectorEnv(BatchedVectorEnv):
                 getattr(self, name)[slots] = saved[rows]
             for slot, row in zip(slots.tolist(), rows.tolist()):
                 self._t_inst[slot] = state["_t_inst"][row]
-            own = state["_inst"][rows] == slots[rows]  # playing the sub-env's generated instance
+            own = state["_inst"][rows] == len(self._fixed) + rows  # its row's generated instance
             self._inst[own] = slots[own]
         return self._observations()
 
