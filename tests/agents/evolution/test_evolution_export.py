@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 
 from discoverygym.agents.evolution.export import is_trusted, load_function, models_dir
 
@@ -74,10 +75,11 @@ def test_shipped_15x15_job_shop_program_beats_mwkr_on_taillard_20x15_and_20x20()
         assert gap("evolved:evolved_jobshop_qwen05b_15x15", dataset) < gap("mwkr", dataset) - 2.0
 
 
-def test_continued_job_shop_program_beats_mwkr_on_taillard_15x15_20x15_and_20x20():
-    """Issue 15's job-shop target: the rule continued from `evolved_jobshop_qwen05b_15x15`
-    (`evolve --start-from`) beats the best dispatching rule, MWKR, on the three Taillard sizes,
-    checked schedules; and it records the program it started from."""
+@pytest.mark.parametrize("name", ["evolved_jobshop_qwen05b_cont", "evolved_jobshop_qwen05b_cont2"])
+def test_continued_job_shop_program_beats_mwkr_on_taillard_15x15_20x15_and_20x20(name: str):
+    """Issue 15's job-shop target: the rules continued from an earlier program (`evolve
+    --start-from`) beat the best dispatching rule, MWKR, on the three Taillard sizes, checked
+    schedules; and each records the program it started from."""
     from discoverygym.agents.evolution.export import read_metadata, source_sha256
     from discoverygym.experiments.evaluate import evaluate
 
@@ -85,9 +87,9 @@ def test_continued_job_shop_program_beats_mwkr_on_taillard_15x15_20x15_and_20x20
         records = evaluate(agent, "jobshop", dataset)
         return float(np.mean([r.gap for r in records]))
 
-    program = models_dir() / "evolved_jobshop_qwen05b_cont.py"
+    program = models_dir() / f"{name}.py"
     assert is_trusted(program)
     start = read_metadata(program)["start_from"]
     assert start["sha256"] == source_sha256(models_dir() / start["file"])
     for dataset in ("taillard-15x15", "taillard-20x15", "taillard-20x20"):
-        assert gap("evolved:evolved_jobshop_qwen05b_cont", dataset) < gap("mwkr", dataset), dataset
+        assert gap(f"evolved:{name}", dataset) < gap("mwkr", dataset), dataset
