@@ -19,7 +19,9 @@ the convention of `discoverygym.agents.heuristics.jobshop`:
 - ``evolved``: `experiments/models/evolved_jobshop_qwen05b_cont.py` (evolved by Qwen2.5-Coder
   0.5B) written as its weights: 2.25 remaining work - 6 next duration + 0.25 ready time +
   1.25 machine ready time, plus 1.25 earliest start, equal among the non-delay candidates.
-  ``tests/agents/test_jobshop_rollout.py`` checks that it chooses as the program does.
+  ``tests/agents/test_jobshop_rollout.py`` checks that it chooses as the program does;
+- ``evolved2``: `experiments/models/evolved_jobshop_qwen05b_cont2.py`, the same rule evolved
+  further: 3 remaining work - 9 next duration + 2 machine ready time (+ 2 earliest start).
 
 Cost: the copies start from the saved schedule (`JobShopVectorEnv.get_state` / `set_state`)
 and play the rest of it, and the copy that dispatched the chosen job becomes the next saved
@@ -48,6 +50,12 @@ LINEAR_RULES: dict[str, dict[str, float]] = {
         "ready_time": 0.25,
         "earliest_start": 1.25,
         "machine_ready": 1.25,
+    },
+    "evolved2": {
+        "next_duration": -9.0,
+        "remaining_work": 3.0,
+        "earliest_start": 2.0,
+        "machine_ready": 2.0,
     },
 }
 _OPS, _EST = JOB_FEATURES.index("remaining_ops"), JOB_FEATURES.index("earliest_start")

@@ -362,14 +362,14 @@ def make_mwkr_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]
     return prior
 
 
-def make_evolved_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]:
-    """Logits of the LLM-evolved non-delay rule (`jobshop_rollout.LINEAR_RULES["evolved"]`,
-    `evolved_jobshop_qwen05b_cont` as weights): among the legal jobs with the smallest earliest
+def make_evolved_prior(scale: float, rule: str = "evolved") -> Callable[[dict[str, th.Tensor]], th.Tensor]:
+    """Logits of an LLM-evolved non-delay rule (`jobshop_rollout.LINEAR_RULES[rule]`; by default
+    ``evolved``, `evolved_jobshop_qwen05b_cont` as weights): among the legal jobs with the smallest earliest
     start, ``scale * (s - max s) / (max s - min s)`` in [-scale, 0] for the rule's score ``s``;
     ``-10 * scale`` for the others. Its argmax is the rule's choice."""
     from discoverygym.agents.heuristics.jobshop_rollout import rule_weights
 
-    weights = th.as_tensor(rule_weights("evolved"), dtype=th.float32)
+    weights = th.as_tensor(rule_weights(rule), dtype=th.float32)
 
     def prior(obs: dict[str, th.Tensor]) -> th.Tensor:
         jobs, legal, earliest = _non_delay(obs)
@@ -391,12 +391,14 @@ def jobshop_scorer(
     mwkr_prior: float = 0.0,
     evolved_prior: float = 0.0,
     attention: int = 0,
+    evolved_rule: str = "evolved",
 ) -> SetScorer:
     """Shared per-job scorer with pooled job and machine context (any number of jobs/machines).
 
     ``mwkr_prior`` > 0 adds the non-delay MWKR rule's logits (`make_mwkr_prior`): a residual
     policy that starts as the best dispatching rule; 0 learns from scratch. ``evolved_prior``
-    does the same with the LLM-evolved rule (`make_evolved_prior`); both may be set (summed).
+    does the same with the LLM-evolved rule (`make_evolved_prior`; ``evolved_rule`` names it in
+    `jobshop_rollout.LINEAR_RULES`: ``evolved`` or ``evolved2``); both may be set (summed).
     ``attention`` > 0: that many self-attention layers among the jobs, with a learned bias for
     pairs of unfinished jobs whose next operations need the same machine (`same_next_machine`).
     """
@@ -406,7 +408,7 @@ def jobshop_scorer(
         )
     prior = _sum_priors(
         make_mwkr_prior(mwkr_prior) if mwkr_prior > 0 else None,
-        make_evolved_prior(evolved_prior) if evolved_prior > 0 else None,
+        make_evolved_prior(evolved_prior, evolved_rule) if evolved_prior > 0 else None,
     )
     return SetScorer(
         jobshop_features, JOBSHOP_CANDIDATE_DIM, JOBSHOP_GLOBAL_DIM, hidden=hidden, prior=prior,

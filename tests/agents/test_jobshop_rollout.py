@@ -49,14 +49,16 @@ def test_linear_mwkr_is_the_non_delay_mwkr_rule(seed: int, size: tuple[int, int]
     assert np.array_equal(schedule(LinearAgent("mwkr"), name)["starts"], schedule(rule_agent("mwkr"), name)["starts"])
 
 
-def test_linear_evolved_is_the_shipped_evolved_program() -> None:
+@pytest.mark.parametrize(("rule", "program"), [("evolved", "evolved_jobshop_qwen05b_cont"),
+                                               ("evolved2", "evolved_jobshop_qwen05b_cont2")])
+def test_linear_evolved_is_the_shipped_evolved_program(rule: str, program: str) -> None:
     """`LINEAR_RULES["evolved"]` is `evolved_jobshop_qwen05b_cont.py` written as weights: along the
     program's own schedules, the linear rule's job always has the program's best score, up to
     float32 rounding (the program sums in float32, in its own order: near-ties may differ)."""
     from discoverygym.agents.evolution.export import load_function, models_dir
 
-    priority = load_function(models_dir() / "evolved_jobshop_qwen05b_cont.py", "jobshop")
-    weights = rule_weights("evolved")
+    priority = load_function(models_dir() / f"{program}.py", "jobshop")
+    weights = rule_weights(rule)
     for name in ("ta01", "ft10", "la16", "random-15x15:seed=7", "random-20x5:seed=8"):
         env = JobShopEnv(instance=load_instance(name))
         obs, _ = env.reset(seed=0)
@@ -124,7 +126,7 @@ def test_rollout_improves_on_its_rule_on_ft10_and_replays_alike() -> None:
 
 @pytest.mark.parametrize(
     ("rule", "message"),
-    [("spt", "unknown rollout rule 'spt'; known: mwkr, evolved"),
+    [("spt", "unknown rollout rule 'spt'; known: mwkr, evolved, evolved2"),
      ({"work": 1.0}, "unknown job feature 'work'; known: next_duration")],
 )
 def test_bad_rules_are_named(rule: Any, message: str) -> None:

@@ -138,17 +138,19 @@ def test_mwkr_prior_alone_is_the_non_delay_mwkr_rule() -> None:
         np.testing.assert_array_equal(learned, rule)
 
 
-def test_evolved_prior_alone_is_the_evolved_rule() -> None:
+@pytest.mark.parametrize("rule", ["evolved", "evolved2"])
+def test_evolved_prior_alone_is_the_evolved_rule(rule: str) -> None:
     """With the learned correction zeroed, the job shop policy dispatches as the evolved rule
     (`jobshop_rollout.linear_rule` with its weights, the shipped program's choices)."""
     from discoverygym.agents.heuristics.jobshop_rollout import linear_rule, rule_weights
 
-    model, config = _model(JS, {"dataset": "random-8x5"}, "jobshop", {"evolved_prior": 1.0})
+    model, config = _model(JS, {"dataset": "random-8x5"}, "jobshop",
+                           {"evolved_prior": 1.0, "evolved_rule": rule})
     last = model.policy.mlp_extractor.psi[-1]
     th.nn.init.zeros_(last.weight)
     th.nn.init.zeros_(last.bias)
     agent = RLAgent(model, config)
-    weights = rule_weights("evolved")
+    weights = rule_weights(rule)
     for instance in ("ft06", "la01", "random-12x6:seed=3"):
         env = gym.make(JS, instance=instance)
         obs, info = env.reset(seed=0)
