@@ -43,14 +43,15 @@ def test_generated_sets_and_the_shipped_rl_model() -> None:
 
 
 def test_rollouts_are_played_on_request_only() -> None:
-    """`rollout_evolved` and `rollout_mwkr` are evaluated when named (checked schedules) but are
-    not in `compare`'s list: their cost is quadratic in the instance size."""
+    """The rollouts (`rollout_mwkr`, `rollout_evolved`, `rollout_evolved2`) are evaluated when
+    named (checked schedules) but are not in `compare`'s list: their cost is quadratic in the
+    instance size."""
     from discoverygym.experiments.suites.jobshop import ON_REQUEST, SUITE
 
-    assert set(ON_REQUEST) == {"rollout_mwkr", "rollout_evolved"}
+    assert set(ON_REQUEST) == {"rollout_mwkr", "rollout_evolved", "rollout_evolved2"}
     assert not set(ON_REQUEST) & set(SUITE.agent_names())
     (rollout,) = SUITE.evaluate("rollout_mwkr", "ft06")
     (mwkr,) = SUITE.evaluate("mwkr", "ft06")
     assert rollout.family == "heuristic" and 0 <= rollout.gap <= mwkr.gap
-    with pytest.raises(KeyError, match="known: spt, .*, rollout_mwkr, rollout_evolved"):
+    with pytest.raises(KeyError, match="known: spt, .*, rollout_mwkr, rollout_evolved, rollout_evolved2"):
         SUITE.make_agent("rollout_spt")
