@@ -31,9 +31,9 @@ Bin packing:
 Job shop:
 
 - ``rollout``: episodes of the config's training set played by rollout over a non-delay
-  dispatching rule (`discoverygym.agents.heuristics.jobshop_rollout`; ``expert_rule``: ``mwkr``
-  or ``evolved``, the LLM-evolved rule's weights): every legal job is tried and the rule
-  completes the schedule; each move is labelled with its job and the action mask.
+  dispatching rule (`discoverygym.agents.heuristics.jobshop_rollout`; ``expert_rule``: a name
+  of its `LINEAR_RULES`, ``mwkr`` or an LLM-evolved rule's weights): every legal job is tried
+  and the rule completes the schedule; each move is labelled with its job and the action mask.
 
 Every demonstration is played in the config's training env (reward wrapper included), so the
 value head is fitted to the demonstration's return-to-go (discount ``algo_kwargs.gamma``) as
@@ -52,7 +52,7 @@ Config section (``pretrain``, all optional)::
       max_rank: null           # synthetic ranks up to this (default: env's max_steps)
       expert_samples: 16       # rollout: sampled futures per candidate
       expert_horizon: 40       # rollout: items per sampled future
-      expert_rule: evolved     # job-shop rollout: the base rule (mwkr or evolved)
+      expert_rule: evolved     # job-shop rollout: the base rule (a jobshop_rollout.LINEAR_RULES name)
       dagger_rounds: 0         # job shop: DAgger rounds after the cloning (Ross et al. 2011)
       dagger_episodes: 50      # job shop: episodes the policy plays, the expert labels, per round
 """

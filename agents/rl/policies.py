@@ -102,9 +102,8 @@ class SetScorer(nn.Module):
     policy's ``action_net`` is the identity; ``forward_critic`` returns the pooled context.
 
     ``attention`` > 0 inserts that many self-attention layers (`AttentionBlock`, ``heads``
-    heads) between ``phi`` and the pooling, so each candidate's
-    embedding sees the others (the Self-Labeling SPN's and L2D's point: a job's priority depends
-    on the jobs it competes with). Missing candidates are masked out as keys. ``pairs`` (obs ->
+    heads) between ``phi`` and the pooling, so each candidate's embedding sees the others (the
+    Self-Labeling SPN's and L2D's point: a job's priority depends on the jobs it competes with). Missing candidates are masked out as keys. ``pairs`` (obs ->
     [B, N, N] in {0, 1}) marks related pairs, e.g. jobs waiting for the same machine; each layer
     learns one additive attention bias per head for them.
     """
@@ -364,9 +363,9 @@ def make_mwkr_prior(scale: float) -> Callable[[dict[str, th.Tensor]], th.Tensor]
 
 def make_evolved_prior(scale: float, rule: str = "evolved") -> Callable[[dict[str, th.Tensor]], th.Tensor]:
     """Logits of an LLM-evolved non-delay rule (`jobshop_rollout.LINEAR_RULES[rule]`; by default
-    ``evolved``, `evolved_jobshop_qwen05b_cont` as weights): among the legal jobs with the smallest earliest
-    start, ``scale * (s - max s) / (max s - min s)`` in [-scale, 0] for the rule's score ``s``;
-    ``-10 * scale`` for the others. Its argmax is the rule's choice."""
+    ``evolved``, `evolved_jobshop_qwen05b_cont` as weights): among the legal jobs with the
+    smallest earliest start, ``scale * (s - max s) / (max s - min s)`` in [-scale, 0] for the
+    rule's score ``s``; ``-10 * scale`` for the others. Its argmax is the rule's choice."""
     from discoverygym.agents.heuristics.jobshop_rollout import rule_weights
 
     weights = th.as_tensor(rule_weights(rule), dtype=th.float32)

@@ -273,11 +273,7 @@ class JobShopVectorEnv(BatchedVectorEnv):
             return self._option_slots[key]
         inst = choice if isinstance(choice, JobShopInstance) else load_instance(choice)
         slots = len(self._t_inst)
-        old = {
-            name: getattr(self, name)
-            for name in list(vars(self))
-            if name.startswith("_t_") and isinstance(getattr(self, name), np.ndarray)
-        }
+        old = {name: getattr(self, name) for name in self._table_names()}
         old_inst = self._t_inst
         self._alloc_tables(slots + 1)
         for name, array in old.items():
@@ -535,6 +531,7 @@ class JobShopVectorEnv(BatchedVectorEnv):
         return len(self._fixed) + np.arange(self.num_envs)
 
     def _table_names(self) -> list[str]:
+        """The instance tables' arrays (``_t_*``), one row per table slot."""
         return [name for name, value in vars(self).items()
                 if name.startswith("_t_") and isinstance(value, np.ndarray)]
 

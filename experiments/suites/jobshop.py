@@ -12,8 +12,8 @@ makespan. Agents: the non-delay rules ``spt lpt mwkr lwkr mopnr fifo``, ``random
 `CPSAT_WORKERS` threads, warm-started with MWKR, whose schedule is replayed in the env (the env's
 makespan is then at most CP-SAT's). With a short budget the limit is an upper estimate of what is
 reachable, not a proof; ``discoverygym.envs.jobshop.solve_cpsat`` gives longer runs. On request
-only (`ON_REQUEST`, not in `compare`'s list): ``rollout_mwkr`` and ``rollout_evolved``, rollout
-over MWKR or over the LLM-evolved rule.
+only (`ON_REQUEST`, not in `compare`'s list): ``rollout_<rule>`` for each rule of
+`jobshop_rollout.LINEAR_RULES` (MWKR and the LLM-evolved rules), rollout over that rule.
 
 Default sets (a few minutes in all, CP-SAT dominating: about 16 instances x <= 5 s): ``ft06``,
 ``ft10``, ``la-10x10`` (la16-la20) and ``taillard-15x15`` (ta01-ta10). ``full``: ``ft``, ``la`` and
