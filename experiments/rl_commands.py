@@ -172,7 +172,10 @@ def _evaluate(agent: str, datasets: list[str], game: str | None, samples: int) -
 
 
 def ship_model_command(
-    run: Annotated[Path, typer.Option(help="A `discoverygym train --out` folder.")],
+    run: Annotated[list[Path], typer.Option(
+        help="A `discoverygym train --out` folder; give it several times to ship the runs' ensemble "
+             "(runs of one recipe, e.g. its seeds: greedy play takes the mean of their logits)."
+    )],
     name: Annotated[str, typer.Option(help="The model's name: <name>.zip, and the agent's name in compare.")],
     checkpoint: Annotated[
         str, typer.Option(help="best (the best validation checkpoint) or model (the final model).")
@@ -187,12 +190,18 @@ def ship_model_command(
     overwrite: Annotated[bool, typer.Option(help="Replace a model of that name.")] = False,
 ) -> None:
     """Ship an RL run's checkpoint as a model: zip, config, meta (with how it was selected and
-    how to rebuild it) and training curve, where `compare` and `evaluate` find it."""
-    from discoverygym.agents.rl.export import ship_model
+    how to rebuild it) and training curve, where `compare` and `evaluate` find it. Several
+    --run folders ship their ensemble as one model."""
+    from discoverygym.agents.rl.export import ship_ensemble, ship_model
 
     try:
-        path = ship_model(run, name, checkpoint=checkpoint, dest=dest, reproduce=reproduce,
-                          overwrite=overwrite)
+        if len(run) == 1:
+            path = ship_model(run[0], name, checkpoint=checkpoint, dest=dest, reproduce=reproduce,
+                              overwrite=overwrite)
+        else:
+            path = ship_ensemble(run, name, checkpoint=checkpoint, dest=dest, reproduce=reproduce,
+                                 overwrite=overwrite)
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         raise fail(_message(error)) from None
-    console.print(f"Shipped {path} (+ .config.yaml, .meta.json, .curve.png)")
+    kind = f"the ensemble of {len(run)} runs" if len(run) > 1 else "the run's checkpoint"
+    console.print(f"Shipped {path}, {kind} (+ .config.yaml, .meta.json, .curve.png)")

@@ -91,6 +91,31 @@ def plot_training_curve(
     return save_png(figure, out)
 
 
+def plot_ensemble_curve(
+    metas: list[dict[str, Any]], out: Path, *, labels: list[str], title: str
+) -> Path:
+    """Draw the validation curves of an ensemble's members (their run metas) on one axis to
+    ``out`` (PNG), each member's selected checkpoint marked (`export.ship_ensemble`)."""
+    if len(labels) != len(metas):
+        raise ValueError(f"{len(metas)} member metas but {len(labels)} labels")
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(8, 4))
+    metric = None
+    for meta, label in zip(metas, labels):
+        metric, points = validation_points(meta)
+        (line,) = axis.plot(*zip(*points), marker="o", markersize=2, linewidth=1, label=label)
+        best = meta.get("best")
+        if best and metric in best:
+            axis.scatter([best["env_steps"]], [best[metric]], s=60, facecolors="none",
+                         edgecolors=line.get_color(), zorder=3)
+    axis.set_xlabel("env steps (each member)")
+    axis.set_ylabel(f"validation {metric} (greedy)")
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                title="members\n(circle: selected\ncheckpoint)", title_fontsize=8)
+    axis.set_title(title, fontsize=9)
+    return save_png(figure, out)
+
+
 def curve_path(zip_path: Path) -> Path:
     """Where a model zip's curve lives: ``<stem>.curve.png`` beside it."""
     zip_path = Path(zip_path)

@@ -28,7 +28,7 @@ import numpy as np
 import torch as th
 from discoverygym.agents.rl.config import load_config
 from discoverygym.agents.rl.envs import agent_view, game_of, make_env, view_wrapper
-from discoverygym.agents.rl.policies import SetScorer
+from discoverygym.agents.rl.policies import Scorer
 from discoverygym.agents.records import Record
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
@@ -68,7 +68,7 @@ def greedy_actions(
     policy.set_training_mode(False)
     obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
-        if isinstance(getattr(policy, "mlp_extractor", None), SetScorer):
+        if isinstance(getattr(policy, "mlp_extractor", None), Scorer):
             # size-agnostic: the logits' length follows the observation, not the training space
             scores = policy.mlp_extractor.forward_actor(policy.extract_features(obs))
         elif isinstance(policy, MaskableActorCriticPolicy):
@@ -226,7 +226,7 @@ def action_logits(
     policy.set_training_mode(False)
     obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
-        if isinstance(getattr(policy, "mlp_extractor", None), SetScorer):
+        if isinstance(getattr(policy, "mlp_extractor", None), Scorer):
             parts = [policy.mlp_extractor.forward_actor(policy.extract_features(obs))]
         elif isinstance(policy, (MaskableActorCriticPolicy, ActorCriticPolicy)):
             dist = policy.get_distribution(obs).distribution
@@ -358,8 +358,8 @@ def check_playable(
     dataset: str,
 ) -> None:
     """Raise `SizeMismatch` when `model`'s network takes observations of a fixed shape that the
-    episodes' envs do not have (size-agnostic `SetScorer` policies play any size)."""
-    if isinstance(getattr(model.policy, "mlp_extractor", None), SetScorer) or not episodes:
+    episodes' envs do not have (size-agnostic `Scorer` policies play any size)."""
+    if isinstance(getattr(model.policy, "mlp_extractor", None), Scorer) or not episodes:
         return
     env = make_env(
         config["env_id"],

@@ -7,10 +7,15 @@ folder (``experiments/models/`` by default, where `shipped_models` finds it) und
 and completes its meta with what a reader of a shipped model needs: how the checkpoint was
 selected (``selected``) and the command that rebuilds it (``reproduce``). The run's W&B folder
 is not shipped (``wandb.dir`` becomes null; the run id stays, for a synced run).
+
+`ship_ensemble` ships several runs of one recipe (e.g. its seeds) as one model: a structured
+policy whose scorer is the members' `EnsembleScorer` (greedy play takes the action the members
+rank best together), one zip that `evaluate`, `compare` and ``--samples`` load as any other.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -56,34 +61,14 @@ def ship_model(
     """
     from discoverygym.agents.rl.curve import curve_path, plot_training_curve
     from discoverygym.agents.rl.train import sidecars
-    from discoverygym.agents.shipped import models_dir
 
     run_dir = Path(run_dir)
-    if checkpoint not in CHECKPOINTS:
-        raise ValueError(f"unknown checkpoint {checkpoint!r}; expected one of {', '.join(CHECKPOINTS)}")
-    if not _NAME.match(name):
-        raise ValueError(
-            f"bad model name {name!r}: expected a letter, then letters, digits, '_', '.' or '-'"
-        )
-    source_zip = run_dir / f"{checkpoint}.zip"
-    source_config, source_meta = sidecars(source_zip)
-    for path in (source_zip, source_config, source_meta):
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"no {path.name} in {run_dir} (is it a `discoverygym train --out` "
-                f"folder{', with an eval section' if checkpoint == 'best' else ''}?)"
-            )
-    dest = Path(dest) if dest is not None else models_dir()
-    target_zip = dest / f"{name}.zip"
+    source_zip, source_config, source_meta = _checkpoint_files(run_dir, checkpoint)
+    target_zip = _target(name, dest, overwrite)
     target_config, target_meta = sidecars(target_zip)
-    if target_zip.exists() and not overwrite:
-        raise FileExistsError(f"{target_zip} exists; choose another name or overwrite it")
-    dest.mkdir(parents=True, exist_ok=True)
     meta = json.loads(source_meta.read_text())
     meta["selected"] = selection_note(meta, checkpoint)
-    shown = target_config.resolve()
-    if shown.is_relative_to(Path.cwd().resolve()):  # e.g. experiments/models/<name>.config.yaml
-        shown = shown.relative_to(Path.cwd().resolve())
+    shown = _shown(target_config)
     meta["reproduce"] = reproduce or (
         f"discoverygym train --config {shown} --out runs/{name}  "
         f"(then runs/{name}/{checkpoint}.zip)"
@@ -97,4 +82,169 @@ def ship_model(
         shutil.copyfile(curve_path(source_zip), curve_path(target_zip))
     else:
         plot_training_curve(target_meta, curve_path(target_zip), progress_csv=run_dir / "progress.csv")
+    return target_zip
+
+
+def _checkpoint_files(run_dir: Path, checkpoint: str) -> tuple[Path, Path, Path]:
+    """(zip, config, meta) of a run's checkpoint; FileNotFoundError names a missing one."""
+    from discoverygym.agents.rl.train import sidecars
+
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint {checkpoint!r}; expected one of {', '.join(CHECKPOINTS)}")
+    source_zip = Path(run_dir) / f"{checkpoint}.zip"
+    source_config, source_meta = sidecars(source_zip)
+    for path in (source_zip, source_config, source_meta):
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no {path.name} in {run_dir} (is it a `discoverygym train --out` "
+                f"folder{', with an eval section' if checkpoint == 'best' else ''}?)"
+            )
+    return source_zip, source_config, source_meta
+
+
+def _target(name: str, dest: str | Path | None, overwrite: bool) -> Path:
+    """``<dest>/<name>.zip`` after checking the name and that it may be written."""
+    from discoverygym.agents.shipped import models_dir
+
+    if not _NAME.match(name):
+        raise ValueError(
+            f"bad model name {name!r}: expected a letter, then letters, digits, '_', '.' or '-'"
+        )
+    dest = Path(dest) if dest is not None else models_dir()
+    target_zip = dest / f"{name}.zip"
+    if target_zip.exists() and not overwrite:
+        raise FileExistsError(f"{target_zip} exists; choose another name or overwrite it")
+    dest.mkdir(parents=True, exist_ok=True)
+    return target_zip
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it (for the meta's
+    commands: ``experiments/models/<name>.config.yaml``, not this machine's absolute path)."""
+    shown = path.resolve()
+    cwd = Path.cwd().resolve()
+    return shown.relative_to(cwd) if shown.is_relative_to(cwd) else shown
+
+
+#: Config keys the members of an ensemble may differ in (anything else is another recipe).
+ENSEMBLE_FREE_KEYS: tuple[str, ...] = ("seed", "init_from")
+
+
+def ship_ensemble(
+    run_dirs: list[str | Path],
+    name: str,
+    *,
+    checkpoint: str = "best",
+    dest: str | Path | None = None,
+    reproduce: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Ship the ``<checkpoint>.zip`` of every run in ``run_dirs`` as one model ``<dest>/<name>.zip``.
+
+    The members must be runs of one recipe: their configs may differ only in
+    `ENSEMBLE_FREE_KEYS`, and their policies must be structured (`policies.Scorer`). The model
+    is the first member's, with an `EnsembleScorer` of all the members' scorers (their weights
+    copied) and a value head that averages their values. Its config is the first member's; its
+    meta lists every member (run folder, seed, SHA-256 of its zip, its selection and compute),
+    sums their compute, and says how it was selected: all the runs given, none left out. The
+    curve shows every member's validation history. Raises ValueError naming the config key or
+    policy that does not match, and what `ship_model` raises for names and missing files.
+    """
+    import torch as th
+
+    from discoverygym.agents.rl.config import load_config, save_config
+    from discoverygym.agents.rl.curve import curve_path, plot_ensemble_curve
+    from discoverygym.agents.rl.policies import EnsembleScorer, Scorer
+    from discoverygym.agents.rl.train import algo_class, sidecars
+
+    run_dirs = [Path(run) for run in run_dirs]
+    if len(run_dirs) < 2:
+        raise ValueError(f"an ensemble needs at least two runs, got {len(run_dirs)}")
+    files = [_checkpoint_files(run, checkpoint) for run in run_dirs]
+    target_zip = _target(name, dest, overwrite)
+    target_config, target_meta = sidecars(target_zip)
+    configs = [load_config(config) for _, config, _ in files]
+    metas = [json.loads(meta.read_text()) for _, _, meta in files]
+    first = configs[0]
+    for run, config in zip(run_dirs[1:], configs[1:]):
+        for key in sorted(set(first) | set(config)):
+            if key not in ENSEMBLE_FREE_KEYS and first.get(key) != config.get(key):
+                raise ValueError(
+                    f"{run}: config key {key!r} is {config.get(key)!r}, but {first.get(key)!r} in "
+                    f"{run_dirs[0]}; an ensemble's runs differ only in {', '.join(ENSEMBLE_FREE_KEYS)}"
+                )
+    models = [algo_class(first["algo"]).load(zip_path, device="cpu") for zip_path, _, _ in files]
+    for run, model in zip(run_dirs, models):
+        if not isinstance(getattr(model.policy, "mlp_extractor", None), Scorer):
+            raise ValueError(
+                f"{run}: its policy ({type(model.policy).__name__}) is not a structured scorer "
+                "policy (config `policy: binpacking | jobshop | ...`); only those ensemble"
+            )
+
+    base = models[0]
+    base.policy_kwargs = {
+        **base.policy_kwargs,
+        "scorer": "ensemble",
+        "scorer_kwargs": {"members": [
+            {"scorer": m.policy.scorer_name, "scorer_kwargs": m.policy.scorer_kwargs} for m in models
+        ]},
+    }
+    policy = base.policy_class(
+        base.observation_space, base.action_space, base.lr_schedule, **base.policy_kwargs
+    )
+    scorer = policy.mlp_extractor
+    assert isinstance(scorer, EnsembleScorer)
+    with th.no_grad():
+        for slot, model in zip(scorer.members, models):
+            slot.load_state_dict(model.policy.mlp_extractor.state_dict())
+        policy.value_net.weight.copy_(
+            th.cat([m.policy.value_net.weight for m in models], dim=1) / len(models)
+        )
+        policy.value_net.bias.copy_(th.stack([m.policy.value_net.bias for m in models]).mean(dim=0))
+    base.policy = policy
+    base.save(target_zip)
+    save_config(first, target_config)
+
+    members = []
+    for run, (zip_path, _, _), config, meta in zip(run_dirs, files, configs, metas):
+        members.append({
+            "run": run.name,
+            "checkpoint": checkpoint,
+            "seed": config.get("seed"),
+            "sha256": hashlib.sha256(zip_path.read_bytes()).hexdigest(),
+            "selected": selection_note(meta, checkpoint),
+            "best": meta.get("best"),
+            "compute": meta.get("compute"),
+            "wandb": (meta.get("wandb") or {}).get("id") if isinstance(meta.get("wandb"), dict) else None,
+        })
+    compute: dict[str, float] = {}
+    for meta in metas:
+        for key, value in (meta.get("compute") or {}).items():
+            compute[key] = compute.get(key, 0.0) + float(value)
+    seeds = " ".join(str(member["seed"]) for member in members)
+    shown = _shown(target_config)
+    ensemble_meta = {
+        "algo": first["algo"],
+        "env_id": first["env_id"],
+        "versions": metas[0].get("versions"),
+        "compute": compute,
+        "ensemble": members,
+        "selected": (
+            f"the ensemble of all {len(members)} runs given (seeds {seeds}), none left out: greedy "
+            f"play takes the argmax of the mean of the members' logits; each member's {checkpoint} "
+            "checkpoint as its run selected it; compute is the members' summed"
+        ),
+        "reproduce": reproduce or (
+            f"for S in {seeds}; do discoverygym train --config {shown} --seed $S "
+            f"--out runs/{name}_s$S; done; discoverygym ship "
+            + " ".join(f"--run runs/{name}_s{member['seed']}" for member in members)
+            + f" --name {name}"
+        ),
+    }
+    target_meta.write_text(json.dumps(ensemble_meta, indent=2) + "\n")
+    plot_ensemble_curve(metas, curve_path(target_zip), labels=[
+        f"seed {member['seed']}" if member["seed"] is not None else Path(member["run"]).name
+        for member in members
+    ], title=f"{name}: {len(members)} runs, {compute.get('env_steps', 0):,.0f} env steps, "
+              f"{compute.get('cpu_seconds', 0):,.0f} CPU s in all")
     return target_zip

@@ -18,6 +18,8 @@ A flat MLP over a padded observation is the weak baseline (SB3's ``MlpPolicy`` /
   ``evolved_prior`` the same with the LLM-evolved rule. Option ``attention``: self-attention
   layers among the jobs before the pooling (`AttentionBlock`).
 - tensor game: SB3's factorised ``MultiDiscrete`` distribution over a ``MlpPolicy`` (default).
+- ``ensemble``: `EnsembleScorer`, several trained scorers of one game played as one policy
+  (the mean of their logits; built by `export.ship_ensemble`, not trained).
 
 Architecture (`SetScorer`, a Deep Sets scorer): ``e_i = phi(x_i)``; ``c = rho([mean_i e_i,
 max_i e_i, g])`` over existing candidates with global features ``g``; ``logit_i =
@@ -95,7 +97,31 @@ class AttentionBlock(nn.Module):
         return x + self.ff(self.norm2(x))
 
 
-class SetScorer(nn.Module):
+class Scorer(nn.Module):
+    """What a structured policy's ``mlp_extractor`` is: ``both(obs)`` gives the logits, one per
+    candidate in action order (the policy's ``action_net`` is the identity, so their length
+    follows the observation), and the value latent of width ``latent_dim_vf``."""
+
+    latent_dim_pi = 1  # unused: action_net is the identity
+    latent_dim_vf: int
+
+    def both(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:
+        raise NotImplementedError
+
+    def reset_head(self) -> None:
+        """Make the initial policy near uniform (or near its prior)."""
+
+    def forward(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:
+        return self.both(obs)
+
+    def forward_actor(self, obs: Any) -> th.Tensor:
+        return self.both(obs)[0]
+
+    def forward_critic(self, obs: Any) -> th.Tensor:
+        return self.both(obs)[1]
+
+
+class SetScorer(Scorer):
     """Scores every candidate with shared weights; plays the role of SB3's ``mlp_extractor``.
 
     ``forward_actor`` returns the logits (one per candidate, in action order), and the
@@ -133,7 +159,6 @@ class SetScorer(nn.Module):
         self.pair_bias = nn.Parameter(th.zeros(attention, heads)) if attention and pairs else None
         self.rho = mlp([2 * hidden + global_dim, hidden, hidden])
         self.psi = mlp([2 * hidden, hidden, 1])
-        self.latent_dim_pi = 1  # unused: action_net is the identity
         self.latent_dim_vf = hidden
 
     def reset_head(self) -> None:
@@ -173,14 +198,32 @@ class SetScorer(nn.Module):
             logits = logits + self.prior(obs)
         return logits, ctx
 
-    def forward(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:
-        return self.both(obs)
 
-    def forward_actor(self, obs: Any) -> th.Tensor:
-        return self.both(obs)[0]
+class EnsembleScorer(Scorer):
+    """Several trained scorers played as one policy (`export.ship_ensemble`).
 
-    def forward_critic(self, obs: Any) -> th.Tensor:
-        return self.both(obs)[1]
+    The logits are the mean of the members' logits: a product of experts, whose distribution
+    over the legal actions is that of the mean of the members' log-probabilities under any mask
+    (each member's normaliser is a constant per row), so greedy play takes the action the
+    members rank best together. The value latent is the members' latents side by side; the
+    policy's value head then averages the members' values (`ship_ensemble` sets its weights).
+    """
+
+    def __init__(self, members: list[Scorer]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member scorer")
+        self.members = nn.ModuleList(members)
+        self.latent_dim_vf = sum(member.latent_dim_vf for member in members)
+
+    def reset_head(self) -> None:
+        for member in self.members:
+            member.reset_head()
+
+    def both(self, obs: Any) -> tuple[th.Tensor, th.Tensor]:
+        parts = [member.both(obs) for member in self.members]
+        logits = th.stack([logits for logits, _ in parts]).mean(dim=0)
+        return logits, th.cat([latent for _, latent in parts], dim=-1)
 
 
 def _build_structured(policy: Any, lr_schedule: Any) -> None:
@@ -241,6 +284,23 @@ def scorer(name: str) -> Callable[[Callable[..., SetScorer]], Callable[..., SetS
         return builder
 
     return register
+
+
+@scorer("ensemble")
+def ensemble_scorer(
+    observation_space: gym.Space, action_space: gym.Space, members: list[dict[str, Any]]
+) -> EnsembleScorer:
+    """`EnsembleScorer` of ``members``, each ``{"scorer": name, "scorer_kwargs": {...}}`` as a
+    structured policy stores its own (what `export.ship_ensemble` writes into the model)."""
+    if not isinstance(members, list) or not members:
+        raise ValueError(f"ensemble members must be a non-empty list, got {members!r}")
+    built = []
+    for i, member in enumerate(members):
+        name = member.get("scorer") if isinstance(member, dict) else None
+        if name not in SCORERS:
+            raise ValueError(f"ensemble member {i}: unknown scorer {name!r}; known: {', '.join(SCORERS)}")
+        built.append(SCORERS[name](observation_space, action_space, **(member.get("scorer_kwargs") or {})))
+    return EnsembleScorer(built)
 
 
 # --- choosing a policy for a config ------------------------------------------------------------

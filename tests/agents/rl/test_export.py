@@ -1,16 +1,28 @@
-"""Shipping an RL run's checkpoint: files, meta notes, curve, and the errors that name the problem."""
+"""Shipping an RL run's checkpoint, or several runs' ensemble: files, meta notes, curve, and the
+errors that name the problem."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch as th
 import typer
-from discoverygym.agents.rl.evaluate import RLAgent, evaluate_model
-from discoverygym.agents.rl.export import ship_model
+from discoverygym.agents.rl.evaluate import (
+    RLAgent,
+    action_logits,
+    evaluate_model,
+    load_model,
+    stack_observations,
+)
+from discoverygym.agents.rl.export import ship_ensemble, ship_model
 from discoverygym.agents.rl.train import train
 from discoverygym.experiments.rl_commands import ship_model_command
+from stable_baselines3.common.utils import obs_as_tensor
 from typer.testing import CliRunner
 
 TINY = {
@@ -93,3 +105,83 @@ def test_ship_errors_name_the_bad_value(run_dir: Path, tmp_path: Path) -> None:
     ok = CliRunner().invoke(app, ["ship", "--run", str(run_dir), "--name", "cli_model",
                                   "--dest", str(tmp_path)])
     assert ok.exit_code == 0 and (tmp_path / "cli_model.zip").is_file()
+
+
+@pytest.fixture(scope="module")
+def seed_runs(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three runs of TINY: seeds 0 (`run_dir`), 1 and 2."""
+    runs = [run_dir]
+    for seed in (1, 2):
+        out = tmp_path_factory.mktemp(f"run_s{seed}")
+        train(config={**TINY, "seed": seed}, total_steps=96, run_dir=out, progress_bar=False)
+        runs.append(out)
+    return runs
+
+
+def _observations(count: int) -> tuple[list, np.ndarray]:
+    """Observations and action masks of random play on a fresh Weibull instance."""
+    from discoverygym.envs.binpacking import OnlineBinPackingEnv, load_dataset
+
+    env = OnlineBinPackingEnv(**{**TINY["env_kwargs"], "dataset": load_dataset("weibull-60:seed=7,count=1")})
+    obs, info = env.reset(seed=0)
+    rng, observations, masks = np.random.default_rng(0), [], []
+    while len(observations) < count:
+        observations.append(obs)
+        masks.append(info["action_mask"].astype(bool))
+        obs, _, done, _, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+        if done:
+            obs, info = env.reset()
+    return observations, np.stack(masks)
+
+
+def test_ship_ensemble_plays_the_members_mean(seed_runs: list[Path], tmp_path: Path) -> None:
+    path = ship_ensemble(seed_runs, "ppo_tiny_x3", dest=tmp_path)
+    for suffix in (".zip", ".config.yaml", ".meta.json"):
+        assert (tmp_path / f"ppo_tiny_x3{suffix}").is_file(), suffix
+    assert (tmp_path / "ppo_tiny_x3.curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    meta = json.loads((tmp_path / "ppo_tiny_x3.meta.json").read_text())
+    assert [m["seed"] for m in meta["ensemble"]] == [TINY.get("seed", 0), 1, 2]
+    assert meta["ensemble"][1]["sha256"] == hashlib.sha256((seed_runs[1] / "best.zip").read_bytes()).hexdigest()
+    runs = [json.loads((run / "best.meta.json").read_text()) for run in seed_runs]
+    assert meta["compute"]["env_steps"] == sum(r["compute"]["env_steps"] for r in runs)
+    assert "none left out" in meta["selected"]
+    assert meta["reproduce"].endswith("--run runs/ppo_tiny_x3_s2 --name ppo_tiny_x3")
+
+    ensemble, _, _ = load_model(path)
+    members = [load_model(run / "best.zip")[0] for run in seed_runs]
+    observations, masks = _observations(12)
+    (logits,) = action_logits(ensemble, observations, masks)
+    mean = sum(action_logits(m, observations, masks)[0] for m in members) / len(members)
+    finite = np.isfinite(mean)
+    assert (np.isfinite(logits) == finite).all()
+    np.testing.assert_allclose(logits[finite], mean[finite], rtol=1e-5, atol=1e-5)
+    obs = obs_as_tensor(stack_observations(observations), "cpu")
+    with th.no_grad():
+        values = ensemble.policy.predict_values(obs)
+        member_values = sum(m.policy.predict_values(obs) for m in members) / len(members)
+    np.testing.assert_allclose(values.numpy(), member_values.numpy(), rtol=1e-5, atol=1e-5)
+    (record,) = evaluate_model(path, "weibull-60:seed=100,count=2")
+    assert record.agent == "ppo_tiny_x3" and record.value > 0
+
+
+def test_ship_ensemble_errors_name_the_bad_value(seed_runs: list[Path], tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least two runs, got 1"):
+        ship_ensemble(seed_runs[:1], "e", dest=tmp_path)
+    other = tmp_path / "other"
+    shutil.copytree(seed_runs[1], other)
+    config = (other / "best.config.yaml").read_text()
+    (other / "best.config.yaml").write_text(config.replace("weibull-60:seed=1,count=3", "weibull-60:seed=9,count=3"))
+    with pytest.raises(ValueError, match=f"{other}: config key 'env_kwargs' is"):
+        ship_ensemble([seed_runs[0], other], "e", dest=tmp_path)
+    with pytest.raises(FileNotFoundError, match=f"no best.zip in {tmp_path / 'nope'}"):
+        ship_ensemble([seed_runs[0], tmp_path / "nope"], "e", dest=tmp_path)
+    assert not list(tmp_path.glob("e.*"))
+
+    app = typer.Typer()
+    app.command("ship")(ship_model_command)
+    app.command("other")(lambda: None)
+    args = ["ship", "--run", str(seed_runs[0]), "--run", str(seed_runs[1]), "--name", "cli_x2", "--dest", str(tmp_path)]
+    ok = CliRunner().invoke(app, args)
+    assert ok.exit_code == 0 and "the ensemble of 2 runs" in " ".join(ok.output.split()) and (tmp_path / "cli_x2.zip").is_file()
+    bad = CliRunner().invoke(app, ["ship", "--run", str(seed_runs[0]), "--run", str(other), "--name", "x", "--dest", str(tmp_path)])
+    assert bad.exit_code == 2 and "config key 'env_kwargs'" in " ".join(bad.output.split()) and "Traceback" not in bad.output

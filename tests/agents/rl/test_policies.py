@@ -12,7 +12,7 @@ from discoverygym.agents.heuristics.jobshop import rule_agent
 from discoverygym.agents.rl.config import resolve_config
 from discoverygym.agents.rl.envs import make_vec_env
 from discoverygym.agents.rl.evaluate import RLAgent, greedy_actions
-from discoverygym.agents.rl.policies import SCORERS, StructuredMaskablePolicy, resolve_policy
+from discoverygym.agents.rl.policies import SCORERS, EnsembleScorer, StructuredMaskablePolicy, resolve_policy
 from discoverygym.agents.rl.train import build_model
 from discoverygym.envs.binpacking import load_dataset
 from hypothesis import given, settings
@@ -248,6 +248,44 @@ def test_jobshop_policy_is_the_same_in_training_and_inference_mode(jobshop_model
         logits_eval, values_eval = scorer.both(batch)
     np.testing.assert_allclose(logits.detach().numpy(), logits_eval.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(values.detach().numpy(), values_eval.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), steps=st.integers(0, 60))
+def test_an_ensemble_plays_its_members_mean_log_probability(seed: int, steps: int) -> None:
+    """The ensemble's distribution over the legal jobs is that of the mean of its members'
+    log-probabilities (each normalised over the legal jobs only), so its greedy job is the one
+    they rank best together; its value latent is theirs side by side."""
+    th.manual_seed(seed)
+    space = gym.make(JS, dataset="random-6x4").observation_space
+    members = [SCORERS["jobshop"](space, None, evolved_prior=3.0), SCORERS["jobshop"](space, None, attention=1)]
+    ensemble = SCORERS["ensemble"](space, None, members=[
+        {"scorer": "jobshop", "scorer_kwargs": {"evolved_prior": 3.0}},
+        {"scorer": "jobshop", "scorer_kwargs": {"attention": 1}},
+    ])
+    assert isinstance(ensemble, EnsembleScorer) and ensemble.latent_dim_vf == 2 * members[0].latent_dim_vf
+    for slot, member in zip(ensemble.members, members):
+        slot.load_state_dict(member.state_dict())
+    obs, _ = _mid_episode(seed, steps)
+    batch = {k: th.as_tensor(v)[None] for k, v in obs.items()}
+    legal = th.as_tensor(obs["action_mask"]).bool()
+    with th.no_grad():
+        logits, latent = ensemble.both(batch)
+        parts = [member.both(batch) for member in members]
+    mean_logp = sum(th.log_softmax(part[0].masked_fill(~legal, -th.inf), dim=0) for part, _ in parts) / 2
+    expected = th.softmax(mean_logp[legal], dim=0)
+    got = th.softmax(logits[0][legal], dim=0)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert int(logits[0].masked_fill(~legal, -th.inf).argmax()) == int(mean_logp.argmax())
+    np.testing.assert_allclose(latent.numpy(), th.cat([v for _, v in parts], dim=-1).numpy(), rtol=1e-6)
+
+
+def test_ensemble_scorer_refuses_bad_members() -> None:
+    space = gym.make(JS, dataset="random-6x4").observation_space
+    with pytest.raises(ValueError, match="non-empty list"):
+        SCORERS["ensemble"](space, None, members=[])
+    with pytest.raises(ValueError, match="ensemble member 1: unknown scorer 'nope'"):
+        SCORERS["ensemble"](space, None, members=[{"scorer": "jobshop"}, {"scorer": "nope"}])
 
 
 def test_attention_needs_heads_dividing_the_width() -> None:
