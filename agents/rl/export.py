@@ -126,61 +126,35 @@ def _shown(path: Path) -> Path:
     return shown.relative_to(cwd) if shown.is_relative_to(cwd) else shown
 
 
-#: Config keys the members of an ensemble may differ in (anything else is another recipe).
-ENSEMBLE_FREE_KEYS: tuple[str, ...] = ("seed", "init_from")
-
-
-def ship_ensemble(
-    run_dirs: list[str | Path],
-    name: str,
-    *,
-    checkpoint: str = "best",
-    dest: str | Path | None = None,
-    reproduce: str | None = None,
-    overwrite: bool = False,
-) -> Path:
-    """Ship the ``<checkpoint>.zip`` of every run in ``run_dirs`` as one model ``<dest>/<name>.zip``.
-
-    The members must be runs of one recipe: their configs may differ only in
-    `ENSEMBLE_FREE_KEYS`, and their policies must be structured (`policies.Scorer`). The model
-    is the first member's, with an `EnsembleScorer` of all the members' scorers (their weights
-    copied) and a value head that averages their values. Its config is the first member's; its
-    meta lists every member (run folder, seed, SHA-256 of its zip, its selection and compute),
-    sums their compute, and says how it was selected: all the runs given, none left out. The
-    curve shows every member's validation history. Raises ValueError naming the config key or
-    policy that does not match, and what `ship_model` raises for names and missing files.
-    """
-    import torch as th
-
-    from discoverygym.agents.rl.config import load_config, save_config
-    from discoverygym.agents.rl.curve import curve_path, plot_ensemble_curve
-    from discoverygym.agents.rl.policies import EnsembleScorer, Scorer
-    from discoverygym.agents.rl.train import algo_class, sidecars
-
-    run_dirs = [Path(run) for run in run_dirs]
-    if len(run_dirs) < 2:
-        raise ValueError(f"an ensemble needs at least two runs, got {len(run_dirs)}")
-    files = [_checkpoint_files(run, checkpoint) for run in run_dirs]
-    target_zip = _target(name, dest, overwrite)
-    target_config, target_meta = sidecars(target_zip)
-    configs = [load_config(config) for _, config, _ in files]
-    metas = [json.loads(meta.read_text()) for _, _, meta in files]
+def _one_recipe(run_dirs: list[Path], configs: list[dict[str, Any]]) -> None:
+    """ValueError unless the runs' configs differ in their seed only, each seed once."""
     first = configs[0]
-    for run, config in zip(run_dirs[1:], configs[1:]):
+    seen: dict[Any, Path] = {}
+    for run, config in zip(run_dirs, configs):
         for key in sorted(set(first) | set(config)):
-            if key not in ENSEMBLE_FREE_KEYS and first.get(key) != config.get(key):
+            if key != "seed" and first.get(key) != config.get(key):
                 raise ValueError(
                     f"{run}: config key {key!r} is {config.get(key)!r}, but {first.get(key)!r} in "
-                    f"{run_dirs[0]}; an ensemble's runs differ only in {', '.join(ENSEMBLE_FREE_KEYS)}"
+                    f"{run_dirs[0]}; an ensemble's runs differ only in their seed"
                 )
-    models = [algo_class(first["algo"]).load(zip_path, device="cpu") for zip_path, _, _ in files]
+        if config.get("seed") in seen:
+            raise ValueError(f"{run} and {seen[config.get('seed')]} both have seed {config.get('seed')}; "
+                             "an ensemble's runs differ in their seed")
+        seen[config.get("seed")] = run
+
+
+def _ensemble_model(models: list[Any], run_dirs: list[Path]) -> Any:
+    """The first model, its policy replaced by the `EnsembleScorer` policy of all of them."""
+    import torch as th
+
+    from discoverygym.agents.rl.policies import EnsembleScorer, Scorer
+
     for run, model in zip(run_dirs, models):
         if not isinstance(getattr(model.policy, "mlp_extractor", None), Scorer):
             raise ValueError(
                 f"{run}: its policy ({type(model.policy).__name__}) is not a structured scorer "
                 "policy (config `policy: binpacking | jobshop | ...`); only those ensemble"
             )
-
     base = models[0]
     base.policy_kwargs = {
         **base.policy_kwargs,
@@ -197,54 +171,90 @@ def ship_ensemble(
     with th.no_grad():
         for slot, model in zip(scorer.members, models):
             slot.load_state_dict(model.policy.mlp_extractor.state_dict())
+        # value = the members' mean value: their latents side by side, each head / N
         policy.value_net.weight.copy_(
             th.cat([m.policy.value_net.weight for m in models], dim=1) / len(models)
         )
         policy.value_net.bias.copy_(th.stack([m.policy.value_net.bias for m in models]).mean(dim=0))
     base.policy = policy
-    base.save(target_zip)
+    return base
+
+
+def ship_ensemble(
+    run_dirs: list[str | Path],
+    name: str,
+    *,
+    checkpoint: str = "best",
+    dest: str | Path | None = None,
+    reproduce: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Ship the ``<checkpoint>.zip`` of every run in ``run_dirs`` as one model ``<dest>/<name>.zip``.
+
+    The members must be runs of one recipe: their configs differ in their seed only, and their
+    policies are structured (`policies.Scorer`). The model is the first member's, with an
+    `EnsembleScorer` of all the members' scorers (their weights copied) and a value head that
+    averages their values. Its config is the first member's; its meta lists every member (run
+    folder name, seed, SHA-256 of its zip, its selection, compute and W&B id), sums their
+    compute, and says how it was selected: all the runs given, none left out. The curve shows
+    every member's validation history. Raises ValueError naming the config key, seed or policy
+    that does not fit, and what `ship_model` raises for names and missing files.
+    """
+    from discoverygym.agents.rl.config import load_config, save_config
+    from discoverygym.agents.rl.curve import curve_path, plot_ensemble_curve
+    from discoverygym.agents.rl.train import algo_class, sidecars
+
+    run_dirs = [Path(run) for run in run_dirs]
+    if len(run_dirs) < 2:
+        raise ValueError(f"an ensemble needs at least two runs, got {len(run_dirs)}")
+    files = [_checkpoint_files(run, checkpoint) for run in run_dirs]
+    target_zip = _target(name, dest, overwrite)
+    target_config, target_meta = sidecars(target_zip)
+    configs = [load_config(config) for _, config, _ in files]
+    metas = [json.loads(meta.read_text()) for _, _, meta in files]
+    _one_recipe(run_dirs, configs)
+    first = configs[0]
+    models = [algo_class(first["algo"]).load(zip_path, device="cpu") for zip_path, _, _ in files]
+    _ensemble_model(models, run_dirs).save(target_zip)
     save_config(first, target_config)
 
-    members = []
-    for run, (zip_path, _, _), config, meta in zip(run_dirs, files, configs, metas):
-        members.append({
-            "run": run.name,
-            "checkpoint": checkpoint,
-            "seed": config.get("seed"),
-            "sha256": hashlib.sha256(zip_path.read_bytes()).hexdigest(),
-            "selected": selection_note(meta, checkpoint),
-            "best": meta.get("best"),
-            "compute": meta.get("compute"),
-            "wandb": (meta.get("wandb") or {}).get("id") if isinstance(meta.get("wandb"), dict) else None,
-        })
+    members = [{
+        "run": run.name,
+        "checkpoint": checkpoint,
+        "seed": config.get("seed"),
+        "sha256": hashlib.sha256(zip_path.read_bytes()).hexdigest(),
+        "selected": selection_note(meta, checkpoint),
+        "best": meta.get("best"),
+        "compute": meta.get("compute"),
+        "wandb": (meta.get("wandb") or {}).get("id"),
+    } for run, (zip_path, _, _), config, meta in zip(run_dirs, files, configs, metas)]
     compute: dict[str, float] = {}
     for meta in metas:
         for key, value in (meta.get("compute") or {}).items():
             compute[key] = compute.get(key, 0.0) + float(value)
-    seeds = " ".join(str(member["seed"]) for member in members)
-    shown = _shown(target_config)
-    ensemble_meta = {
+    seeds = [member["seed"] for member in members]
+    runs = " ".join(f"--run runs/{name}_s{seed}" for seed in seeds)
+    meta = {
         "algo": first["algo"],
         "env_id": first["env_id"],
         "versions": metas[0].get("versions"),
         "compute": compute,
         "ensemble": members,
         "selected": (
-            f"the ensemble of all {len(members)} runs given (seeds {seeds}), none left out: greedy "
-            f"play takes the argmax of the mean of the members' logits; each member's {checkpoint} "
-            "checkpoint as its run selected it; compute is the members' summed"
+            f"the ensemble of all {len(members)} runs given (seeds {' '.join(map(str, seeds))}), "
+            "none left out: greedy play takes the argmax of the mean of the members' logits; each "
+            f"member's {checkpoint} checkpoint as its run selected it; compute is the members' summed"
         ),
         "reproduce": reproduce or (
-            f"for S in {seeds}; do discoverygym train --config {shown} --seed $S "
-            f"--out runs/{name}_s$S; done; discoverygym ship "
-            + " ".join(f"--run runs/{name}_s{member['seed']}" for member in members)
-            + f" --name {name}"
+            f"for S in {' '.join(map(str, seeds))}; do discoverygym train --config "
+            f"{_shown(target_config)} --seed $S --out runs/{name}_s$S; done; "
+            f"discoverygym ship {runs} --name {name}"
         ),
     }
-    target_meta.write_text(json.dumps(ensemble_meta, indent=2) + "\n")
-    plot_ensemble_curve(metas, curve_path(target_zip), labels=[
-        f"seed {member['seed']}" if member["seed"] is not None else Path(member["run"]).name
-        for member in members
-    ], title=f"{name}: {len(members)} runs, {compute.get('env_steps', 0):,.0f} env steps, "
-              f"{compute.get('cpu_seconds', 0):,.0f} CPU s in all")
+    target_meta.write_text(json.dumps(meta, indent=2) + "\n")
+    plot_ensemble_curve(
+        metas, curve_path(target_zip), labels=[f"seed {seed}" for seed in seeds],
+        title=f"{name}: {len(members)} runs, {compute.get('env_steps', 0):,.0f} env steps, "
+              f"{compute.get('cpu_seconds', 0):,.0f} CPU s in all",
+    )
     return target_zip

@@ -173,6 +173,8 @@ def test_ship_ensemble_errors_name_the_bad_value(seed_runs: list[Path], tmp_path
     (other / "best.config.yaml").write_text(config.replace("weibull-60:seed=1,count=3", "weibull-60:seed=9,count=3"))
     with pytest.raises(ValueError, match=f"{other}: config key 'env_kwargs' is"):
         ship_ensemble([seed_runs[0], other], "e", dest=tmp_path)
+    with pytest.raises(ValueError, match="both have seed 1"):
+        ship_ensemble([seed_runs[0], seed_runs[1], seed_runs[1]], "e", dest=tmp_path)
     with pytest.raises(FileNotFoundError, match=f"no best.zip in {tmp_path / 'nope'}"):
         ship_ensemble([seed_runs[0], tmp_path / "nope"], "e", dest=tmp_path)
     assert not list(tmp_path.glob("e.*"))
