@@ -67,6 +67,8 @@ def ship_model(
     target_zip = _target(name, dest, overwrite)
     target_config, target_meta = sidecars(target_zip)
     meta = json.loads(source_meta.read_text())
+    if not curve_path(source_zip).is_file():
+        _drawable(meta, run_dir)
     meta["selected"] = selection_note(meta, checkpoint)
     shown = _shown(target_config)
     meta["reproduce"] = reproduce or (
@@ -75,6 +77,7 @@ def ship_model(
     )
     if isinstance(meta.get("wandb"), dict):
         meta["wandb"]["dir"] = None
+    target_zip.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source_zip, target_zip)
     shutil.copyfile(source_config, target_config)
     target_meta.write_text(json.dumps(meta, indent=2) + "\n")
@@ -103,7 +106,8 @@ def _checkpoint_files(run_dir: Path, checkpoint: str) -> tuple[Path, Path, Path]
 
 
 def _target(name: str, dest: str | Path | None, overwrite: bool) -> Path:
-    """``<dest>/<name>.zip`` after checking the name and that it may be written."""
+    """``<dest>/<name>.zip`` after checking the name and that it may be written (the folder is
+    created by the caller, once every other check has passed)."""
     from discoverygym.agents.shipped import models_dir
 
     if not _NAME.match(name):
@@ -114,8 +118,18 @@ def _target(name: str, dest: str | Path | None, overwrite: bool) -> Path:
     target_zip = dest / f"{name}.zip"
     if target_zip.exists() and not overwrite:
         raise FileExistsError(f"{target_zip} exists; choose another name or overwrite it")
-    dest.mkdir(parents=True, exist_ok=True)
     return target_zip
+
+
+def _drawable(meta: dict[str, Any], run_dir: Path) -> None:
+    """ValueError naming the run when its meta has no validation history to draw a curve from
+    (checked before anything is written, so that a refused ship leaves nothing behind)."""
+    from discoverygym.agents.rl.curve import validation_points
+
+    try:
+        validation_points(meta)
+    except ValueError as error:
+        raise ValueError(f"{run_dir}: {error}; every shipped model carries its curve") from None
 
 
 def _shown(path: Path) -> Path:
@@ -126,13 +140,17 @@ def _shown(path: Path) -> Path:
     return shown.relative_to(cwd) if shown.is_relative_to(cwd) else shown
 
 
+#: Config keys that do not change a recipe: the runs of an ensemble may differ in them.
+NOT_RECIPE: tuple[str, ...] = ("seed", "wandb", "torch_threads")
+
+
 def _one_recipe(run_dirs: list[Path], configs: list[dict[str, Any]]) -> None:
-    """ValueError unless the runs' configs differ in their seed only, each seed once."""
+    """ValueError unless the runs' configs differ only in `NOT_RECIPE` keys, each seed once."""
     first = configs[0]
     seen: dict[Any, Path] = {}
     for run, config in zip(run_dirs, configs):
         for key in sorted(set(first) | set(config)):
-            if key != "seed" and first.get(key) != config.get(key):
+            if key not in NOT_RECIPE and first.get(key) != config.get(key):
                 raise ValueError(
                     f"{run}: config key {key!r} is {config.get(key)!r}, but {first.get(key)!r} in "
                     f"{run_dirs[0]}; an ensemble's runs differ only in their seed"
@@ -153,7 +171,7 @@ def _ensemble_model(models: list[Any], run_dirs: list[Path]) -> Any:
         if not isinstance(getattr(model.policy, "mlp_extractor", None), Scorer):
             raise ValueError(
                 f"{run}: its policy ({type(model.policy).__name__}) is not a structured scorer "
-                "policy (config `policy: binpacking | jobshop | ...`); only those ensemble"
+                "policy (config `policy: binpacking | jobshop | ...`); only those can be ensembled"
             )
     base = models[0]
     base.policy_kwargs = {
@@ -213,9 +231,13 @@ def ship_ensemble(
     configs = [load_config(config) for _, config, _ in files]
     metas = [json.loads(meta.read_text()) for _, _, meta in files]
     _one_recipe(run_dirs, configs)
+    for run, meta in zip(run_dirs, metas):
+        _drawable(meta, run)
     first = configs[0]
     models = [algo_class(first["algo"]).load(zip_path, device="cpu") for zip_path, _, _ in files]
-    _ensemble_model(models, run_dirs).save(target_zip)
+    model = _ensemble_model(models, run_dirs)
+    target_zip.parent.mkdir(parents=True, exist_ok=True)
+    model.save(target_zip)
     save_config(first, target_config)
 
     members = [{
@@ -243,7 +265,8 @@ def ship_ensemble(
         "selected": (
             f"the ensemble of all {len(members)} runs given (seeds {' '.join(map(str, seeds))}), "
             "none left out: greedy play takes the argmax of the mean of the members' logits; each "
-            f"member's {checkpoint} checkpoint as its run selected it; compute is the members' summed"
+            f"member is its run's {checkpoint} checkpoint (its `selected` says which); compute is "
+            "the members' summed"
         ),
         "reproduce": reproduce or (
             f"for S in {' '.join(map(str, seeds))}; do discoverygym train --config "

@@ -202,10 +202,10 @@ class SetScorer(Scorer):
 class EnsembleScorer(Scorer):
     """Several trained scorers played as one policy (`export.ship_ensemble`).
 
-    The logits are the mean of the members' logits: a product of experts, whose distribution
-    over the legal actions is that of the mean of the members' log-probabilities under any mask
-    (each member's normaliser is a constant per row), so greedy play takes the action the
-    members rank best together. The value latent is the members' latents side by side; the
+    The logits are the mean of the members' logits: the normalised geometric mean of the members'
+    distributions (a logarithmic opinion pool), whose distribution over the legal actions is
+    that of the mean of the members' log-probabilities under any mask (each member's normaliser
+    is a constant per row), so greedy play takes the action the members rank best together. The value latent is the members' latents side by side; the
     policy's value head then averages the members' values (`ship_ensemble` sets its weights).
     """
 
@@ -227,7 +227,7 @@ class EnsembleScorer(Scorer):
 
 
 def _build_structured(policy: Any, lr_schedule: Any) -> None:
-    """Replace SB3's MLP extractor and action head by a game's `SetScorer`."""
+    """Replace SB3's MLP extractor and action head by a game's `Scorer`."""
     builder = SCORERS[policy.scorer_name]
     policy.mlp_extractor = builder(
         policy.observation_space, policy.action_space, **policy.scorer_kwargs
@@ -266,41 +266,26 @@ class _StructuredMixin:
 
 
 class StructuredMaskablePolicy(_StructuredMixin, MaskableActorCriticPolicy):
-    """`SetScorer` policy for MaskablePPO."""
+    """`Scorer` policy for MaskablePPO."""
 
 
 class StructuredPolicy(_StructuredMixin, ActorCriticPolicy):
-    """`SetScorer` policy for PPO and A2C (illegal actions left to the env's fallback)."""
+    """`Scorer` policy for PPO and A2C (illegal actions left to the env's fallback)."""
 
 
 # --- games ------------------------------------------------------------------------------------
 
-SCORERS: dict[str, Callable[..., SetScorer]] = {}
+SCORERS: dict[str, Callable[..., Scorer]] = {}
+#: Scorers that are assembled from trained models, never trained (`ensemble`).
+ASSEMBLED: frozenset[str] = frozenset({"ensemble"})
 
 
-def scorer(name: str) -> Callable[[Callable[..., SetScorer]], Callable[..., SetScorer]]:
-    def register(builder: Callable[..., SetScorer]) -> Callable[..., SetScorer]:
+def scorer(name: str) -> Callable[[Callable[..., Scorer]], Callable[..., Scorer]]:
+    def register(builder: Callable[..., Scorer]) -> Callable[..., Scorer]:
         SCORERS[name] = builder
         return builder
 
     return register
-
-
-@scorer("ensemble")
-def ensemble_scorer(
-    observation_space: gym.Space, action_space: gym.Space, members: list[dict[str, Any]]
-) -> EnsembleScorer:
-    """`EnsembleScorer` of ``members``, each ``{"scorer": name, "scorer_kwargs": {...}}`` as a
-    structured policy stores its own (what `export.ship_ensemble` writes into the model)."""
-    if not isinstance(members, list) or not members:
-        raise ValueError(f"ensemble members must be a non-empty list, got {members!r}")
-    built = []
-    for i, member in enumerate(members):
-        name = member.get("scorer") if isinstance(member, dict) else None
-        if name not in SCORERS:
-            raise ValueError(f"ensemble member {i}: unknown scorer {name!r}; known: {', '.join(SCORERS)}")
-        built.append(SCORERS[name](observation_space, action_space, **(member.get("scorer_kwargs") or {})))
-    return EnsembleScorer(built)
 
 
 # --- choosing a policy for a config ------------------------------------------------------------
@@ -317,6 +302,11 @@ def resolve_policy(
     name = config.get("policy")
     kwargs = dict(config.get("policy_kwargs") or {})
     algo = config["algo"]
+    if name in ASSEMBLED:
+        raise ValueError(
+            f"policy {name!r} is assembled from trained models, not trained: train the members, "
+            "then `discoverygym ship --run A --run B ... --name N`"
+        )
     if name in SCORERS:
         if algo == "dqn":
             raise ValueError(
@@ -327,7 +317,7 @@ def resolve_policy(
         return cls, {"scorer": name, "scorer_kwargs": scorer_kwargs, **kwargs}
     if name is None:
         name = "MultiInputPolicy" if isinstance(observation_space, gym.spaces.Dict) else "MlpPolicy"
-    known = ["MlpPolicy", "MultiInputPolicy", *SCORERS]
+    known = ["MlpPolicy", "MultiInputPolicy", *(s for s in SCORERS if s not in ASSEMBLED)]
     if name not in known:
         raise ValueError(f"unknown policy {name!r}; known: {', '.join(known)}")
     return name, kwargs
@@ -710,3 +700,28 @@ def binpacking_scorer(
     return SetScorer(
         features, BINPACKING_CANDIDATE_DIM, BINPACKING_GLOBAL_DIM, hidden=hidden, prior=prior
     )
+
+
+# --- ensembles -------------------------------------------------------------------------------
+
+
+@scorer("ensemble")
+def ensemble_scorer(
+    observation_space: gym.Space, action_space: gym.Space, members: list[dict[str, Any]]
+) -> EnsembleScorer:
+    """`EnsembleScorer` of ``members``, each ``{"scorer": name, "scorer_kwargs": {...}}`` as a
+    structured policy stores its own (what `export.ship_ensemble` writes into the model)."""
+    if not isinstance(members, list) or not members:
+        raise ValueError(f"ensemble members must be a non-empty list, got {members!r}")
+    built = []
+    for i, member in enumerate(members):
+        name = member.get("scorer") if isinstance(member, dict) else None
+        if name not in SCORERS:
+            raise ValueError(
+                f"ensemble member {i}: unknown scorer {name!r}; known: {', '.join(SCORERS)}"
+            )
+        kwargs = member.get("scorer_kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise ValueError(f"ensemble member {i}: scorer_kwargs must be a mapping, got {kwargs!r}")
+        built.append(SCORERS[name](observation_space, action_space, **kwargs))
+    return EnsembleScorer(built)

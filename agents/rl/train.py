@@ -132,7 +132,14 @@ def build_model(config: dict[str, Any], env: Any, verbose: int = 0) -> BaseAlgor
         start = Path(config["init_from"])
         if not start.exists():
             raise FileNotFoundError(f"init_from: no model at {start}")
-        model.set_parameters(str(start), exact_match=True, device="cpu")
+        try:
+            model.set_parameters(str(start), exact_match=True, device="cpu")
+        except RuntimeError as error:  # torch's load_state_dict: other layers or shapes
+            first = str(error).strip().splitlines()[0]
+            raise ValueError(
+                f"init_from: {start} is not a model of this config's policy ({first}); an "
+                "ensemble (`ship --run A --run B`) or another architecture cannot start a run"
+            ) from None
     return model
 
 

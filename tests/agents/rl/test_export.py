@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -164,26 +165,70 @@ def test_ship_ensemble_plays_the_members_mean(seed_runs: list[Path], tmp_path: P
     assert record.agent == "ppo_tiny_x3" and record.value > 0
 
 
+def _copy_run(run: Path, to: Path, *, seed: int | None = None, drop_validation: bool = False) -> Path:
+    """A copy of a run folder, its config's seed or its meta's validation history changed."""
+    shutil.copytree(run, to)
+    if seed is not None:
+        config = to / "best.config.yaml"
+        config.write_text(re.sub(r"^seed: .*$", f"seed: {seed}", config.read_text(), flags=re.M))
+    if drop_validation:
+        meta = json.loads((to / "best.meta.json").read_text())
+        meta.pop("validation", None)
+        (to / "best.meta.json").write_text(json.dumps(meta))
+    return to
+
+
 def test_ship_ensemble_errors_name_the_bad_value(seed_runs: list[Path], tmp_path: Path) -> None:
+    dest = tmp_path / "models"
     with pytest.raises(ValueError, match="at least two runs, got 1"):
-        ship_ensemble(seed_runs[:1], "e", dest=tmp_path)
-    other = tmp_path / "other"
-    shutil.copytree(seed_runs[1], other)
+        ship_ensemble(seed_runs[:1], "e", dest=dest)
+    other = _copy_run(seed_runs[1], tmp_path / "other")
+    dataset = TINY["env_kwargs"]["dataset"]
     config = (other / "best.config.yaml").read_text()
-    (other / "best.config.yaml").write_text(config.replace("weibull-60:seed=1,count=3", "weibull-60:seed=9,count=3"))
-    with pytest.raises(ValueError, match=f"{other}: config key 'env_kwargs' is"):
-        ship_ensemble([seed_runs[0], other], "e", dest=tmp_path)
+    assert dataset in config
+    (other / "best.config.yaml").write_text(config.replace(dataset, dataset.replace("seed=1", "seed=9")))
+    with pytest.raises(ValueError, match=re.escape(f"{other}: config key 'env_kwargs' is")):
+        ship_ensemble([seed_runs[0], other], "e", dest=dest)
     with pytest.raises(ValueError, match="both have seed 1"):
-        ship_ensemble([seed_runs[0], seed_runs[1], seed_runs[1]], "e", dest=tmp_path)
-    with pytest.raises(FileNotFoundError, match=f"no best.zip in {tmp_path / 'nope'}"):
-        ship_ensemble([seed_runs[0], tmp_path / "nope"], "e", dest=tmp_path)
-    assert not list(tmp_path.glob("e.*"))
+        ship_ensemble([seed_runs[0], seed_runs[1], seed_runs[1]], "e", dest=dest)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"no best.zip in {tmp_path / 'nope'}")):
+        ship_ensemble([seed_runs[0], tmp_path / "nope"], "e", dest=dest)
+    bare = _copy_run(seed_runs[2], tmp_path / "bare", drop_validation=True)
+    with pytest.raises(ValueError, match=re.escape(f"{bare}: the meta has no validation history")):
+        ship_ensemble([seed_runs[0], bare], "e", dest=dest)
+    assert not dest.exists()  # a refused ship writes nothing, not even the folder
 
     app = typer.Typer()
     app.command("ship")(ship_model_command)
     app.command("other")(lambda: None)
-    args = ["ship", "--run", str(seed_runs[0]), "--run", str(seed_runs[1]), "--name", "cli_x2", "--dest", str(tmp_path)]
-    ok = CliRunner().invoke(app, args)
-    assert ok.exit_code == 0 and "the ensemble of 2 runs" in " ".join(ok.output.split()) and (tmp_path / "cli_x2.zip").is_file()
-    bad = CliRunner().invoke(app, ["ship", "--run", str(seed_runs[0]), "--run", str(other), "--name", "x", "--dest", str(tmp_path)])
-    assert bad.exit_code == 2 and "config key 'env_kwargs'" in " ".join(bad.output.split()) and "Traceback" not in bad.output
+    runs = ["--run", str(seed_runs[0]), "--run", str(seed_runs[1])]
+    ok = CliRunner().invoke(app, ["ship", *runs, "--name", "cli_x2", "--dest", str(dest)])
+    assert ok.exit_code == 0 and "the ensemble of 2 runs" in " ".join(ok.output.split())
+    assert (dest / "cli_x2.zip").is_file()
+    again = CliRunner().invoke(app, ["ship", *runs, "--name", "cli_x2", "--dest", str(dest)])
+    assert again.exit_code == 2 and "cli_x2.zip exists" in " ".join(again.output.split())
+    final = CliRunner().invoke(app, ["ship", *runs, "--name", "cli_x2", "--dest", str(dest),
+                                     "--checkpoint", "model", "--overwrite"])
+    assert final.exit_code == 0, final.output
+    assert "model checkpoint" in json.loads((dest / "cli_x2.meta.json").read_text())["selected"]
+    bad = CliRunner().invoke(app, ["ship", "--run", str(seed_runs[0]), "--run", str(other),
+                                   "--name", "x", "--dest", str(dest)])
+    output = " ".join(bad.output.split())
+    assert bad.exit_code == 2 and "config key 'env_kwargs'" in output and "Traceback" not in output
+
+
+def test_ship_ensemble_needs_structured_policies(tmp_path: Path) -> None:
+    """An SB3 MLP policy has no per-candidate logits to average: refused by name."""
+    flat = {**TINY, "policy": "MultiInputPolicy", "eval": {**TINY["eval"]}}
+    run = tmp_path / "flat"
+    train(config=flat, total_steps=64, run_dir=run, progress_bar=False)
+    twin = _copy_run(run, tmp_path / "flat_s1", seed=1)
+    with pytest.raises(ValueError, match=re.escape(f"{run}: its policy (MaskableMultiInputActorCriticPolicy) is not a structured")):
+        ship_ensemble([run, twin], "e", dest=tmp_path / "models")
+
+
+def test_an_ensemble_cannot_start_a_training_run(seed_runs: list[Path], tmp_path: Path) -> None:
+    path = ship_ensemble(seed_runs[:2], "ens", dest=tmp_path)
+    with pytest.raises(ValueError, match=re.escape(f"init_from: {path} is not a model of this config's policy")):
+        train(config={**TINY, "init_from": str(path)}, total_steps=32, run_dir=tmp_path / "run",
+              progress_bar=False)

@@ -286,6 +286,8 @@ def test_ensemble_scorer_refuses_bad_members() -> None:
         SCORERS["ensemble"](space, None, members=[])
     with pytest.raises(ValueError, match="ensemble member 1: unknown scorer 'nope'"):
         SCORERS["ensemble"](space, None, members=[{"scorer": "jobshop"}, {"scorer": "nope"}])
+    with pytest.raises(ValueError, match="ensemble member 0: scorer_kwargs must be a mapping"):
+        SCORERS["ensemble"](space, None, members=[{"scorer": "jobshop", "scorer_kwargs": [1]}])
 
 
 def test_attention_needs_heads_dividing_the_width() -> None:
@@ -319,4 +321,9 @@ def test_resolve_policy_names() -> None:
         resolve_policy({"algo": "ppo", "policy": "binpackin"}, space, action)
     with pytest.raises(ValueError, match="dqn"):
         resolve_policy({"algo": "dqn", "policy": "binpacking"}, space, action)
-    assert set(SCORERS) >= {"binpacking", "jobshop"}
+    assert set(SCORERS) >= {"binpacking", "jobshop", "ensemble"}
+    with pytest.raises(ValueError, match="'ensemble' is assembled from trained models, not trained"):
+        resolve_policy({"algo": "maskable_ppo", "policy": "ensemble"}, space, action)
+    with pytest.raises(ValueError, match="known: MlpPolicy, MultiInputPolicy, jobshop, binpacking") as error:
+        resolve_policy({"algo": "ppo", "policy": "nope"}, space, action)
+    assert "ensemble" not in str(error.value)
