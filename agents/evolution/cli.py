@@ -203,6 +203,10 @@ def evolve(
         shipped = ship_program(run_dir, ship)
         console.print(f"shipped: {shipped} (+ {shipped.with_suffix('.summary.json').name}, "
                       f"{shipped.with_suffix('.curve.png').name})")
+    if result.interrupted:
+        console.print(f"interrupted after {result.stats.samples} samples; the run is saved in "
+                      f"{run_dir} (continue it with --resume)", style="yellow")
+        raise typer.Exit(130)
 
 
 def _run_seed(run_dir: Path) -> int:

@@ -19,10 +19,13 @@ records and the checkpoint's counts agree from then on. The run folder is 0700 a
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -153,6 +156,26 @@ class EvolutionResult:
     best_source: str | None
     best_scores: dict[str, float | None]
     best_path: Path | None
+    interrupted: bool = False  # stopped early by Ctrl-C or SIGTERM (saved; resumable)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the search runs, SIGTERM (a `kill`, a scheduler's preemption) stops it as Ctrl-C
+    does, so that the run is checkpointed and its best exported before the process ends. Only
+    in the main thread (where Python delivers signals); the previous handler is restored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Evolution:
@@ -390,7 +413,9 @@ class Evolution:
         """Sample until `samples` (total, counting resumed ones) or `minutes` (this call).
 
         The main thread samples the LLM; ready candidates wait in a queue for a free
-        evaluation slot (at most `executor.workers` sandboxes at a time).
+        evaluation slot (at most `executor.workers` sandboxes at a time). Ctrl-C or SIGTERM
+        stops it early: the samples in flight are dropped, the run is checkpointed, its best
+        exported, and the result says ``interrupted``.
         """
         if samples is None and minutes is None:
             raise ValueError("give a budget: samples and/or minutes")
@@ -405,31 +430,36 @@ class Evolution:
             drawn = self.stats.samples + len(pending) + len(queue)  # logged + in flight
             return time.time() < deadline and (samples is None or drawn < samples)
 
-        try:
-            while True:
-                self._drain(pending, block=False, progress=progress)
-                self.database.maybe_reset(self.stats.samples)
-                while queue and len(pending) < self.executor.workers:
-                    record = queue.popleft()
-                    # A module-level function: it pickles for remote executors (Ray).
-                    future = self.executor.submit(
-                        evaluate_program, record["source"], self.spec.name, "train",
-                        limits=self.config.limits, datasets=self._datasets("train"))
-                    pending[future] = record
-                if may_sample() and len(queue) < self.executor.workers:
-                    self._sample_batch(queue, may_sample, progress)
-                    continue
-                if not pending and not queue:
-                    break
-                self._drain(pending, block=True, progress=progress)
-        finally:
-            for future in pending:
-                future.cancel()
-            self.checkpoint()
-            self.log.close()
-            if self._own_executor:
-                self.executor.shutdown()
-        return self._result()
+        interrupted = False
+        with sigterm_as_interrupt():
+            try:
+                while True:
+                    self._drain(pending, block=False, progress=progress)
+                    self.database.maybe_reset(self.stats.samples)
+                    while queue and len(pending) < self.executor.workers:
+                        record = queue.popleft()
+                        # A module-level function: it pickles for remote executors (Ray).
+                        future = self.executor.submit(
+                            evaluate_program, record["source"], self.spec.name, "train",
+                            limits=self.config.limits, datasets=self._datasets("train"))
+                        pending[future] = record
+                    if may_sample() and len(queue) < self.executor.workers:
+                        self._sample_batch(queue, may_sample, progress)
+                        continue
+                    if not pending and not queue:
+                        break
+                    self._drain(pending, block=True, progress=progress)
+            except KeyboardInterrupt:  # Ctrl-C, or SIGTERM under `sigterm_as_interrupt`
+                interrupted = True
+                self.stats.last_error = "interrupted: stopped early and saved (continue it with --resume)"
+            finally:
+                for future in pending:
+                    future.cancel()
+                self.checkpoint()
+                self.log.close()
+                if self._own_executor:
+                    self.executor.shutdown()
+        return replace(self._result(), interrupted=interrupted)
 
     def _sample_batch(self, queue: deque, may_sample: Callable[[], bool],
                       progress: Callable[[Stats], None] | None) -> None:

@@ -37,5 +37,6 @@ def config(**kwargs) -> EvolutionConfig:
 
 if __name__ == "__main__":
     run_dir, samples = sys.argv[1], int(sys.argv[2])
-    run_evolution("binpacking", ScriptedBackend(completion), run_dir, samples=samples,
-                  resume="--resume" in sys.argv, config=config(evaluate_test=False))
+    result = run_evolution("binpacking", ScriptedBackend(completion), run_dir, samples=samples,
+                           resume="--resume" in sys.argv, config=config(evaluate_test=False))
+    print(f"interrupted={result.interrupted} samples={result.stats.samples}", flush=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -71,6 +73,36 @@ def test_evolve_command_with_wandb_offline_and_resume(url, tmp_path, monkeypatch
     other = CliRunner().invoke(app, [*bare, "--samples", "10", "--seed", "5"], env={"COLUMNS": "400"})
     assert other.exit_code != 0
     assert "was run with --seed 0" in " ".join(other.output.replace("│", " ").split())
+
+
+class TerminatingHandler(Handler):
+    """The LLM server; at its third request it sends the process SIGTERM, as `kill` would."""
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        if len(Handler.requests) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        super().do_POST()
+
+
+def test_sigterm_ends_evolve_saved_with_exit_code_130(tmp_path):
+    Handler.requests, Handler.fail_next = [], 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TerminatingHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    before = signal.getsignal(signal.SIGTERM)
+    run_dir = tmp_path / "run"
+    try:
+        result = CliRunner().invoke(app, [
+            "--env", "binpacking", "--llm", f"openai:tiny@http://127.0.0.1:{httpd.server_address[1]}/v1",
+            "--run-dir", str(run_dir), "--samples", "1000", "--no-wandb", "--islands", "2",
+            "--samples-per-prompt", "2", *SMALL], env={"COLUMNS": "300"})
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.exit_code == 130, result.output
+    logged = len(list(read_log(run_dir)))
+    assert f"interrupted after {logged} samples" in result.output and "--resume" in result.output
+    assert "best program" in result.output and (run_dir / "best.py").is_file()
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,38 @@ def test_resume_after_kill_9(tmp_path):
     assert result.stats.valid == sum(r["ok"] for r in records)
 
 
+def test_sigterm_stops_the_run_and_saves_it(tmp_path):
+    """`kill` (or a scheduler's preemption) ends the run as Ctrl-C does: the loop stops, the
+    final checkpoint holds every logged sample, the best is exported, the process exits
+    normally, and the run resumes from there."""
+    worker = subprocess.Popen([sys.executable, str(HERE / "evolve_worker.py"), str(tmp_path), "100000"],
+                              stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    try:
+        while time.time() < deadline:
+            state = load_checkpoint(tmp_path) if (tmp_path / "checkpoint.json").exists() else None
+            if state and state["stats"]["samples"] >= 6:
+                break
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, out
+    state = load_checkpoint(tmp_path)
+    logged = list(read_log(tmp_path))
+    assert f"interrupted=True samples={len(logged)}" in out
+    assert state["stats"]["samples"] == len(logged) >= 6  # the final checkpoint, not a periodic one
+    assert "interrupted" in state["stats"]["last_error"]
+    assert (tmp_path / "best.py").is_file()
+    before = signal.getsignal(signal.SIGTERM)
+    result = run_evolution("binpacking", ScriptedBackend(evolve_worker.completion), tmp_path,
+                           samples=len(logged) + 4, resume=True,
+                           config=evolve_worker.config(evaluate_test=False))
+    assert not result.interrupted and result.stats.samples == len(logged) + 4
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
 def test_existing_run_dir_needs_resume(tmp_path):
     (tmp_path / "checkpoint.json").write_text(json.dumps({}))
     with pytest.raises(FileExistsError, match="--resume"):
