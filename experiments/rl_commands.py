@@ -126,6 +126,10 @@ def train_command(
     if meta.get("validation"):
         last = meta["validation"][-1]
         console.print("Validation: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()))
+    if meta.get("interrupted"):
+        console.print(f"Interrupted: {meta['interrupted']}; the model, its best checkpoint and "
+                      "their notes are saved", style="yellow")
+        raise typer.Exit(130)
 
 
 def evaluate_model_command(

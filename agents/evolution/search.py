@@ -19,13 +19,10 @@ records and the checkpoint's counts agree from then on. The run folder is 0700 a
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -46,6 +43,7 @@ from discoverygym.agents.evolution.samplelog import (
     truncate_error,
 )
 from discoverygym.agents.evolution.sandbox import EvalResult, SandboxLimits, evaluate_program
+from discoverygym.agents.interrupts import sigterm_as_interrupt
 from discoverygym.agents.runfiles import private_dir
 
 if TYPE_CHECKING:
@@ -157,25 +155,6 @@ class EvolutionResult:
     best_scores: dict[str, float | None]
     best_path: Path | None
     interrupted: bool = False  # stopped early by Ctrl-C or SIGTERM (saved; resumable)
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While the search runs, SIGTERM (a `kill`, a scheduler's preemption) stops it as Ctrl-C
-    does, so that the run is checkpointed and its best exported before the process ends. Only
-    in the main thread (where Python delivers signals); the previous handler is restored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class Evolution:

@@ -37,6 +37,7 @@ from typing import Any
 
 import torch as th
 from discoverygym.agents.rl import tracking
+from discoverygym.agents.interrupts import sigterm_as_interrupt
 from discoverygym.agents.tracking import report_trial_metrics, wandb_mode
 from discoverygym.agents.rl.curve import curve_path, plot_training_curve
 from discoverygym.agents.rl.callbacks import ValidationCallback
@@ -235,16 +236,21 @@ def _train_and_save(
             if validation is not None:
                 validation.evaluate_now(model)  # the cloned policy is a checkpoint candidate
         labeling = None
-        if resolved.get("self_labeling") is not None:
-            from discoverygym.agents.rl.self_labeling import self_label
+        interrupted = False
+        with sigterm_as_interrupt():
+            try:
+                if resolved.get("self_labeling") is not None:
+                    from discoverygym.agents.rl.self_labeling import self_label
 
-            labeling = self_label(model, resolved, validation=validation, verbose=verbose)
-        elif resolved["total_steps"] > 0:  # 0: the behaviour-cloned policy alone
-            model.learn(
-                total_timesteps=resolved["total_steps"],
-                callback=CallbackList(callbacks),
-                progress_bar=progress_bar,
-            )
+                    labeling = self_label(model, resolved, validation=validation, verbose=verbose)
+                elif resolved["total_steps"] > 0:  # 0: the behaviour-cloned policy alone
+                    model.learn(
+                        total_timesteps=resolved["total_steps"],
+                        callback=CallbackList(callbacks),
+                        progress_bar=progress_bar,
+                    )
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was learnt, with its notes
+                interrupted = True
         if validation is not None and (resolved["total_steps"] > 0 or pretrain is None):
             validation.evaluate_now(model)  # (a cloned policy alone was validated above)
         model.save(zip_path)
@@ -271,6 +277,10 @@ def _train_and_save(
         meta["pretrain"] = pretrain
     if labeling:
         meta["self_labeling"] = labeling
+    if interrupted:
+        meta["interrupted"] = (
+            f"stopped by Ctrl-C or SIGTERM at {steps:,} of {resolved['total_steps']:,} env steps"
+        )
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     if validation is not None and validation.best_path.exists():
         best_config, best_meta = sidecars(validation.best_path)
