@@ -1,0 +1,45 @@
+"""SIGTERM handled as Ctrl-C while a block runs, and only then."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from discoverygym.agents.interrupts import sigterm_as_interrupt
+
+
+def test_sigterm_interrupts_the_block_and_the_handler_is_put_back() -> None:
+    def escaped(signum, frame):  # a SIGTERM outside the block fails the test, not pytest
+        raise RuntimeError("SIGTERM outside the block")
+
+    before = signal.signal(signal.SIGTERM, escaped)
+    try:
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            with sigterm_as_interrupt():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(10**6):  # the handler runs at the next bytecode boundary
+                    pass
+        assert signal.getsignal(signal.SIGTERM) is escaped
+        with pytest.raises(RuntimeError, match="outside the block"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10**6):
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_outside_the_main_thread_it_changes_nothing() -> None:
+    seen = []
+
+    def worker() -> None:
+        with sigterm_as_interrupt():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    before = signal.getsignal(signal.SIGTERM)
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [before] and signal.getsignal(signal.SIGTERM) is before
