@@ -105,19 +105,28 @@ def test_evolve_smoke_with_adversarial_llm(tmp_path):
     assert -replay.excess_pct == pytest.approx(meta["scores"]["validation"])
 
 
-def test_resume_after_kill_9(tmp_path):
-    target = 24
-    worker = subprocess.Popen([sys.executable, str(HERE / "evolve_worker.py"), str(tmp_path), str(target)])
+def _worker_signalled(run_dir: Path, samples: int, sig: signal.Signals) -> tuple[subprocess.Popen, str]:
+    """Run `evolve_worker.py` on `run_dir` for `samples`, send it `sig` once its checkpoint
+    holds 6 samples, and return it ended with its output."""
+    worker = subprocess.Popen([sys.executable, str(HERE / "evolve_worker.py"), str(run_dir), str(samples)],
+                              stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 90
     try:
         while time.time() < deadline:
-            state = load_checkpoint(tmp_path) if (tmp_path / "checkpoint.json").exists() else None
+            state = load_checkpoint(run_dir) if (run_dir / "checkpoint.json").exists() else None
             if state and state["stats"]["samples"] >= 6:
                 break
             time.sleep(0.2)
-        worker.send_signal(signal.SIGKILL)
+        worker.send_signal(sig)
+        out, _ = worker.communicate(timeout=60)
     finally:
-        worker.wait(timeout=30)
+        worker.kill()
+    return worker, out
+
+
+def test_resume_after_kill_9(tmp_path):
+    target = 24
+    worker, _ = _worker_signalled(tmp_path, target, signal.SIGKILL)
     assert worker.returncode == -signal.SIGKILL
     killed_state = load_checkpoint(tmp_path)  # a complete checkpoint survives the kill
     logged = list(read_log(tmp_path))
@@ -139,19 +148,7 @@ def test_sigterm_stops_the_run_and_saves_it(tmp_path):
     """`kill` (or a scheduler's preemption) ends the run as Ctrl-C does: the loop stops, the
     final checkpoint holds every logged sample, the best is exported, the process exits
     normally, and the run resumes from there."""
-    worker = subprocess.Popen([sys.executable, str(HERE / "evolve_worker.py"), str(tmp_path), "100000"],
-                              stdout=subprocess.PIPE, text=True)
-    deadline = time.time() + 90
-    try:
-        while time.time() < deadline:
-            state = load_checkpoint(tmp_path) if (tmp_path / "checkpoint.json").exists() else None
-            if state and state["stats"]["samples"] >= 6:
-                break
-            time.sleep(0.2)
-        worker.send_signal(signal.SIGTERM)
-        out, _ = worker.communicate(timeout=60)
-    finally:
-        worker.kill()
+    worker, out = _worker_signalled(tmp_path, 100_000, signal.SIGTERM)
     assert worker.returncode == 0, out
     state = load_checkpoint(tmp_path)
     logged = list(read_log(tmp_path))
