@@ -93,3 +93,18 @@ def test_continued_job_shop_program_beats_mwkr_on_taillard_15x15_20x15_and_20x20
     assert start["sha256"] == source_sha256(models_dir() / start["file"])
     for dataset in ("taillard-15x15", "taillard-20x15", "taillard-20x20"):
         assert gap(f"evolved:{name}", dataset) < gap("mwkr", dataset), dataset
+
+
+def test_shipped_or_protocol_program_beats_best_fit_on_each_or_set():
+    """Issue 15's OR-protocol target: the program evolved on generated U[20,100] instances
+    (FunSearch's OR protocol) beats best fit on OR1-OR4, through the one scoring path."""
+    from discoverygym.agents.evolution.export import read_metadata
+    from discoverygym.experiments.evaluate import evaluate
+
+    program = models_dir() / "evolved_binpacking_or_qwen15b.py"
+    assert is_trusted(program)
+    assert read_metadata(program)["datasets"]["train"] == ["uniform-120:seed=1,count=100"]
+    for dataset in ("or1", "or2", "or3", "or4"):
+        (evolved,) = evaluate("evolved:evolved_binpacking_or_qwen15b", "binpacking", dataset)
+        (best_fit,) = evaluate("best_fit", "binpacking", dataset)
+        assert evolved.gap < best_fit.gap, dataset
