@@ -28,7 +28,7 @@ import numpy as np
 import torch as th
 from discoverygym.agents.rl.config import load_config
 from discoverygym.agents.rl.envs import agent_view, game_of, make_env, view_wrapper
-from discoverygym.agents.rl.policies import Scorer
+from discoverygym.agents.rl.policies import scorer_of
 from discoverygym.agents.records import Record
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
@@ -68,9 +68,9 @@ def greedy_actions(
     policy.set_training_mode(False)
     obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
-        if isinstance(getattr(policy, "mlp_extractor", None), Scorer):
+        if (scorer := scorer_of(policy)) is not None:
             # size-agnostic: the logits' length follows the observation, not the training space
-            scores = policy.mlp_extractor.forward_actor(policy.extract_features(obs))
+            scores = scorer.forward_actor(policy.extract_features(obs))
         elif isinstance(policy, MaskableActorCriticPolicy):
             return policy.get_distribution(obs, action_masks=masks).mode().cpu().numpy()
         elif isinstance(policy, ActorCriticPolicy):
@@ -226,8 +226,8 @@ def action_logits(
     policy.set_training_mode(False)
     obs = obs_as_tensor(stack_observations(observations), policy.device)
     with th.no_grad():
-        if isinstance(getattr(policy, "mlp_extractor", None), Scorer):
-            parts = [policy.mlp_extractor.forward_actor(policy.extract_features(obs))]
+        if (scorer := scorer_of(policy)) is not None:
+            parts = [scorer.forward_actor(policy.extract_features(obs))]
         elif isinstance(policy, (MaskableActorCriticPolicy, ActorCriticPolicy)):
             dist = policy.get_distribution(obs).distribution
             parts = [d.logits for d in dist] if isinstance(dist, list) else [dist.logits]
@@ -359,7 +359,7 @@ def check_playable(
 ) -> None:
     """Raise `SizeMismatch` when `model`'s network takes observations of a fixed shape that the
     episodes' envs do not have (size-agnostic `Scorer` policies play any size)."""
-    if isinstance(getattr(model.policy, "mlp_extractor", None), Scorer) or not episodes:
+    if scorer_of(model.policy) is not None or not episodes:
         return
     env = make_env(
         config["env_id"],

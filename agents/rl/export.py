@@ -165,10 +165,10 @@ def _ensemble_model(models: list[Any], run_dirs: list[Path]) -> Any:
     """The first model, its policy replaced by the `EnsembleScorer` policy of all of them."""
     import torch as th
 
-    from discoverygym.agents.rl.policies import EnsembleScorer, Scorer
+    from discoverygym.agents.rl.policies import EnsembleScorer, scorer_of
 
     for run, model in zip(run_dirs, models):
-        if not isinstance(getattr(model.policy, "mlp_extractor", None), Scorer):
+        if scorer_of(model.policy) is None:
             raise ValueError(
                 f"{run}: its policy ({type(model.policy).__name__}) is not a structured scorer "
                 "policy (config `policy: binpacking | jobshop | ...`); only those can be ensembled"

@@ -129,9 +129,10 @@ class SetScorer(Scorer):
 
     ``attention`` > 0 inserts that many self-attention layers (`AttentionBlock`, ``heads``
     heads) between ``phi`` and the pooling, so each candidate's embedding sees the others (the
-    Self-Labeling SPN's and L2D's point: a job's priority depends on the jobs it competes with). Missing candidates are masked out as keys. ``pairs`` (obs ->
-    [B, N, N] in {0, 1}) marks related pairs, e.g. jobs waiting for the same machine; each layer
-    learns one additive attention bias per head for them.
+    Self-Labeling SPN's and L2D's point: a job's priority depends on the jobs it competes
+    with). Missing candidates are masked out as keys. ``pairs`` (obs -> [B, N, N] in {0, 1})
+    marks related pairs, e.g. jobs waiting for the same machine; each layer learns one additive
+    attention bias per head for them.
     """
 
     def __init__(
@@ -202,11 +203,12 @@ class SetScorer(Scorer):
 class EnsembleScorer(Scorer):
     """Several trained scorers played as one policy (`export.ship_ensemble`).
 
-    The logits are the mean of the members' logits: the normalised geometric mean of the members'
-    distributions (a logarithmic opinion pool), whose distribution over the legal actions is
-    that of the mean of the members' log-probabilities under any mask (each member's normaliser
-    is a constant per row), so greedy play takes the action the members rank best together. The value latent is the members' latents side by side; the
-    policy's value head then averages the members' values (`ship_ensemble` sets its weights).
+    The logits are the mean of the members' logits: the normalised geometric mean of the
+    members' distributions (a logarithmic opinion pool), whose distribution over the legal
+    actions is that of the mean of the members' log-probabilities under any mask (each member's
+    normaliser is a constant per row), so greedy play takes the action the members rank best
+    together. The value latent is the members' latents side by side; the policy's value head
+    then averages the members' values (`ship_ensemble` sets its weights).
     """
 
     def __init__(self, members: list[Scorer]) -> None:
@@ -224,6 +226,13 @@ class EnsembleScorer(Scorer):
         parts = [member.both(obs) for member in self.members]
         logits = th.stack([logits for logits, _ in parts]).mean(dim=0)
         return logits, th.cat([latent for _, latent in parts], dim=-1)
+
+
+def scorer_of(policy: Any) -> Scorer | None:
+    """The `Scorer` of a structured policy (its ``mlp_extractor``), or None for any other SB3
+    policy: what tells a size-agnostic per-candidate policy from a fixed-shape one."""
+    extractor = getattr(policy, "mlp_extractor", None)
+    return extractor if isinstance(extractor, Scorer) else None
 
 
 def _build_structured(policy: Any, lr_schedule: Any) -> None:
