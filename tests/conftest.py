@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Callable, Iterator
 
 import matplotlib
 import pytest
@@ -27,3 +29,19 @@ def _wandb_offline(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path_factory.mktemp("wandb")))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
+
+
+@pytest.fixture()
+def sigterm_guard() -> Iterator[Callable]:
+    """For tests that send this process SIGTERM: while the test runs, a SIGTERM that the code
+    under test leaves unhandled raises RuntimeError (a test failure) instead of ending pytest.
+    Yields the guard handler, so a test can check that the code put it back."""
+
+    def escaped(signum: int, frame: object) -> None:
+        raise RuntimeError("SIGTERM reached the test: the code under test did not handle it")
+
+    previous = signal.signal(signal.SIGTERM, escaped)
+    try:
+        yield escaped
+    finally:
+        signal.signal(signal.SIGTERM, previous)

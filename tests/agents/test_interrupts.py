@@ -11,24 +11,17 @@ import pytest
 from discoverygym.agents.interrupts import sigterm_as_interrupt
 
 
-def test_sigterm_interrupts_the_block_and_the_handler_is_put_back() -> None:
-    def escaped(signum, frame):  # a SIGTERM outside the block fails the test, not pytest
-        raise RuntimeError("SIGTERM outside the block")
-
-    before = signal.signal(signal.SIGTERM, escaped)
-    try:
-        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-            with sigterm_as_interrupt():
-                os.kill(os.getpid(), signal.SIGTERM)
-                for _ in range(10**6):  # the handler runs at the next bytecode boundary
-                    pass
-        assert signal.getsignal(signal.SIGTERM) is escaped
-        with pytest.raises(RuntimeError, match="outside the block"):
+def test_sigterm_interrupts_the_block_and_the_handler_is_put_back(sigterm_guard) -> None:
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        with sigterm_as_interrupt():
             os.kill(os.getpid(), signal.SIGTERM)
-            for _ in range(10**6):
+            for _ in range(10**6):  # the handler runs at the next bytecode boundary
                 pass
-    finally:
-        signal.signal(signal.SIGTERM, before)
+    assert signal.getsignal(signal.SIGTERM) is sigterm_guard
+    with pytest.raises(RuntimeError, match="SIGTERM reached the test"):  # outside the block
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10**6):
+            pass
 
 
 def test_outside_the_main_thread_it_changes_nothing() -> None:
