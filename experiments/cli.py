@@ -195,6 +195,7 @@ app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown
 _evolution = importlib.import_module("discoverygym.agents.evolution.cli")
 app.command("evolve")(_evolution.evolve)
 app.command("tune")(_evolution.tune_command)
+app.add_typer(importlib.import_module("discoverygym.experiments.tensor_policy").app, name="tensor-policy")
 
 
 if __name__ == "__main__":

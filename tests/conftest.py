@@ -45,3 +45,54 @@ def sigterm_guard() -> Iterator[Callable]:
         yield escaped
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class ScriptedFactorPolicy:
+    """A stand-in for `FactorPolicy` in the tensor search's tests: it proposes the same terms
+    with the same log-probabilities at every state (<2,2,2>, coefficients {-1, 0, 1})."""
+
+    def __init__(self, terms: list, logp: list[float]) -> None:
+        import numpy as np
+
+        from discoverygym.agents.rl.tensor_factors import FactorPolicy, FactorPolicyConfig
+
+        self.config = FactorPolicyConfig(hidden=8, head_hidden=8, embed=2)
+        self.codecs = FactorPolicy(self.config).codecs
+        self.tokens = np.array(
+            [[self.codecs[k].encode(np.asarray(t[k])) for k in range(3)] for t in terms]
+        )
+        self.logp = np.asarray(logp, dtype=float)
+
+    def top_terms(self, residuals, budgets, top):
+        import numpy as np
+
+        count = len(residuals)
+        return (
+            np.arange(count).repeat(len(self.tokens)),
+            np.tile(self.tokens, (count, 1)),
+            np.tile(self.logp, count),
+        )
+
+    def decode(self, tokens):
+        return tuple(self.codecs[k].decode(tokens[:, k]) for k in range(3))
+
+    @staticmethod
+    def strassen_terms() -> list:
+        from discoverygym.agents.rl.tensor_factors import canonical_signs
+        from discoverygym.envs.tensor.known import strassen
+
+        u, v, w = canonical_signs(*(f.T for f in strassen()))
+        return list(zip(u, v, w, strict=True))
+
+    @staticmethod
+    def naive_terms() -> list:
+        from discoverygym.agents.rl.tensor_guided import naive_scheme
+
+        return list(zip(*(f.T for f in naive_scheme(2, 2, 2)), strict=True))
+
+
+@pytest.fixture()
+def scripted_factor_policy() -> type[ScriptedFactorPolicy]:
+    """`ScriptedFactorPolicy`: build it with terms (e.g. its `strassen_terms()` and
+    `naive_terms()`) and their log-probabilities."""
+    return ScriptedFactorPolicy

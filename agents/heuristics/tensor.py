@@ -98,8 +98,9 @@ class RandomTensorAgent(_TensorAgent):
         )
 
 
-class _SchemeAgent(_TensorAgent):
-    """Plays the columns of a decomposition of the matmul tensor, one per move."""
+class SchemeAgent(_TensorAgent):
+    """Plays the columns of a decomposition of the matmul tensor, one per move; a subclass
+    says which in `scheme` (also the base of the RL family's `GuidedSearchAgent`)."""
 
     def __init__(
         self,
@@ -140,7 +141,7 @@ class _SchemeAgent(_TensorAgent):
         return action
 
 
-class KnownSchemeAgent(_SchemeAgent):
+class KnownSchemeAgent(SchemeAgent):
     """The limit: replays the lowest-rank shipped decomposition (AlphaTensor / AlphaEvolve)
     whose entries lie in the coefficient set; for the suites' sizes its rank is the
     best-known rank."""
@@ -154,7 +155,7 @@ class KnownSchemeAgent(_SchemeAgent):
         )
 
 
-class FlipGraphAgent(_SchemeAgent):
+class FlipGraphAgent(SchemeAgent):
     """Flip-graph search (Kauers & Moosbauer 2022; `flip_graph_search`) for `time_budget`
     seconds or until `target_rank` (default: the best-known rank), then replays the scheme.
 

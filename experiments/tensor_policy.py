@@ -1,0 +1,166 @@
+"""`discoverygym tensor-policy`: train AlphaTensor's factor policy on synthetic demonstrations,
+then let it guide a beam search on the matmul tensor.
+
+    discoverygym tensor-policy train --size 2x2x2 --steps 6000 --out experiments/models/guided_tensor_2x2x2.pt
+    discoverygym tensor-policy search --model experiments/models/guided_tensor_2x2x2.pt --max-rank 7
+
+`train` writes the policy (``.pt``: float16 weights, config, loss history, compute) and its
+training curve (``.curve.png``). `search` runs `guided_search`, replays the scheme it finds in
+`discoverygym/TensorDecomposition-v0` (the env checks it) and prints the rank, the time and the
+work. The tensor suite's ``guided`` agent does the same with the shipped policy of each size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="AlphaTensor's factor policy: train it on synthetic demonstrations, search with it.",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"Error: {message}", style="red", markup=False)
+    return typer.Exit(2)
+
+
+def _top(text: str) -> tuple[int, int, int]:
+    try:
+        values = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 1:
+        raise _fail(f"--top {text!r}: expected three integers >= 1, e.g. 8,4,2")
+    return values  # type: ignore[return-value]
+
+
+@app.command()
+def train(
+    size: Annotated[str, typer.Option(help="Tensor size NxMxP (standard arithmetic).")] = "2x2x2",
+    out: Annotated[Path, typer.Option(help="Where to write the policy (.pt).")] = Path(
+        "runs/tensor-policy/policy.pt"
+    ),
+    steps: Annotated[int, typer.Option(help="Training batches.")] = 6000,
+    batch_size: Annotated[int, typer.Option(help="Synthetic demonstrations per batch.")] = 512,
+    max_rank: Annotated[
+        int | None, typer.Option(help="Terms per demonstration: 1..max_rank (default n*m*p).")
+    ] = None,
+    hidden: Annotated[int, typer.Option(help="Trunk width.")] = 768,
+    learning_rate: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 1e-3,
+    seed: Annotated[int, typer.Option(help="Seed of the demonstrations and the weights.")] = 0,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+) -> None:
+    """Train a factor policy on synthetic demonstrations (no matmul scheme is ever shown)."""
+    import torch as th
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from discoverygym.agents.rl.tensor_factors import (
+        FactorPolicyConfig,
+        save_factor_policy,
+        train_factor_policy,
+    )
+    from discoverygym.envs.tensor.known import parse_size
+
+    try:
+        n, m, p = parse_size(size)
+        config = FactorPolicyConfig(
+            n=n, m=m, p=p, max_rank=max_rank, hidden=hidden, steps=steps,
+            batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        )
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    if out.suffix != ".pt":
+        raise _fail(f"--out {out}: the policy file must end in .pt")
+    th.set_num_threads(threads)
+    with Progress(
+        TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
+        TimeRemainingColumn(), console=console,
+    ) as progress:
+        task = progress.add_task("train", total=steps, loss="-")
+        trained = train_factor_policy(
+            config, on_step=lambda step, loss: progress.update(task, completed=step, loss=f"{loss:.3f}")
+        )
+    command = (
+        f"discoverygym tensor-policy train --size {size} --steps {steps} --batch-size {batch_size} "
+        f"--hidden {hidden} --learning-rate {learning_rate} --seed {seed}"
+        + (f" --max-rank {max_rank}" if max_rank else "")
+    )
+    save_factor_policy(trained, out, reproduce=command)
+    curve = plot_loss_curve(trained.history, out.with_suffix(".curve.png"), f"factor policy <{n},{m},{p}>")
+    interrupted = trained.compute["steps"] < steps
+    console.print(
+        f"{'Interrupted: ' if interrupted else ''}{int(trained.compute['steps'])} steps, "
+        f"{trained.compute['cpu_seconds']:.0f} CPU s; policy {out}, curve {curve}"
+    )
+    if interrupted:
+        raise typer.Exit(130)
+
+
+def plot_loss_curve(history: list[tuple[int, float]], out: Path, title: str) -> Path:
+    """The training loss (summed cross-entropy of u, v, w) against the step."""
+    from discoverygym.agents.figures import pyplot, save_png
+
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    if history:
+        steps, losses = zip(*history, strict=True)
+        axis.plot(steps, losses)
+    axis.set_xlabel("training step (batches of synthetic demonstrations)")
+    axis.set_ylabel("cross-entropy of (u, v, w), nats")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    return save_png(figure, out)
+
+
+@app.command()
+def search(
+    model: Annotated[Path, typer.Option(help="A factor policy (.pt) from `train`.")],
+    max_rank: Annotated[
+        int | None, typer.Option(help="Longest scheme to look for (default: the naive rank minus one).")
+    ] = None,
+    width: Annotated[int, typer.Option(help="Beam width.")] = 256,
+    top: Annotated[str, typer.Option(help="Proposals per state: k_u,k_v,k_w.")] = "8,4,2",
+    time_budget: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+) -> None:
+    """Search for a scheme of the matmul tensor with the policy; replay it in the env."""
+    import torch as th
+
+    from discoverygym.agents.base import run_episode
+    from discoverygym.agents.rl.tensor_factors import load_factor_policy
+    from discoverygym.agents.rl.tensor_guided import GuidedSearchAgent
+    from discoverygym.envs.tensor.env import TensorDecompositionEnv
+    from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
+
+    proposals = _top(top)
+    th.set_num_threads(threads)
+    try:
+        policy, _ = load_factor_policy(model)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(str(error)) from None
+    config = policy.config
+    agent = GuidedSearchAgent(
+        policy, coefficients=config.coefficients, max_rank=max_rank, width=width, top=proposals,
+        time_budget=time_budget,
+    )
+    env = TensorDecompositionEnv(config.n, config.m, config.p, coefficients=config.coefficients)
+    result = run_episode(env, agent, seed=0)
+    found = agent.result
+    size = f"<{config.n},{config.m},{config.p}>"
+    if found is None or found.rank is None:
+        console.print(
+            f"{size}: no scheme of rank <= {agent.max_rank} found ({found.states} states, "
+            f"{found.seconds:.1f} s); the agent played the naive scheme"
+        )
+        raise typer.Exit(1)
+    rank = verify_matmul_decomposition(config.n, config.m, config.p, *result.final_info["decomposition"])
+    console.print(
+        f"{size}: rank {rank} (env and checker agree) in {found.seconds:.1f} s; "
+        f"{found.rounds} rounds, {found.states} states, {found.terms} terms scored"
+    )
