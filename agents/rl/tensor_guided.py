@@ -11,8 +11,8 @@ Two exact rules help, and neither can cut a scheme of rank <= max_rank:
 
 - prune: a residual's rank is at least the matrix rank of each of its three unfoldings, so a
   state with moves + that bound > max_rank cannot finish in time;
-- finish: a residual whose unfoldings all have rank 1 is one rank-one term; it is factored
-  exactly (and played if its factors lie in the coefficient set).
+- finish: a residual that is a single rank-one term (checked exactly, `rank_one_factors`) is
+  factored and played as the last move when its factors lie in the coefficient set.
 
 Every scheme is checked with the independent `verify_decomposition` before it is returned,
 and `GuidedSearchAgent` replays it through the env, which checks it once more.
