@@ -7,7 +7,8 @@ then let it guide a beam search on the matmul tensor.
 `train` writes the policy (``.pt``: float16 weights, config, loss history, compute) and its
 training curve (``.curve.png``). `search` runs `guided_search`, replays the scheme it finds in
 `discoverygym/TensorDecomposition-v0` (the env checks it) and prints the rank, the time and the
-work. The tensor suite's ``guided`` agent does the same with the shipped policy of each size.
+work. No policy is shipped: the one trained here does not reach rank 7 on <2,2,2>
+(docs/results/rl_attempts).
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from discoverygym.experiments.rl_commands import fail
+
 app = typer.Typer(
     help="AlphaTensor's factor policy: train it on synthetic demonstrations, search with it.",
     no_args_is_help=True,
 )
 console = Console()
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"Error: {message}", style="red", markup=False)
-    return typer.Exit(2)
 
 
 def _top(text: str) -> tuple[int, int, int]:
@@ -36,7 +34,7 @@ def _top(text: str) -> tuple[int, int, int]:
     except ValueError:
         values = ()
     if len(values) != 3 or min(values) < 1:
-        raise _fail(f"--top {text!r}: expected three integers >= 1, e.g. 8,4,2")
+        raise fail(f"--top {text!r}: expected three integers >= 1, e.g. 8,4,2")
     return values  # type: ignore[return-value]
 
 
@@ -74,9 +72,9 @@ def train(
             batch_size=batch_size, learning_rate=learning_rate, seed=seed,
         )
     except ValueError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if out.suffix != ".pt":
-        raise _fail(f"--out {out}: the policy file must end in .pt")
+        raise fail(f"--out {out}: the policy file must end in .pt")
     th.set_num_threads(threads)
     with Progress(
         TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
@@ -143,7 +141,7 @@ def search(
     try:
         policy, _ = load_factor_policy(model)
     except (FileNotFoundError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     config = policy.config
     agent = GuidedSearchAgent(
         policy, coefficients=config.coefficients, max_rank=max_rank, width=width, top=proposals,

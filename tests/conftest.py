@@ -86,9 +86,9 @@ class ScriptedFactorPolicy:
 
     @staticmethod
     def naive_terms() -> list:
-        from discoverygym.agents.rl.tensor_guided import naive_scheme
+        from discoverygym.agents.heuristics.tensor_search import naive_decomposition
 
-        return list(zip(*(f.T for f in naive_scheme(2, 2, 2)), strict=True))
+        return list(zip(*(f.T for f in naive_decomposition(2, 2, 2)), strict=True))
 
 
 @pytest.fixture()

@@ -11,8 +11,9 @@ Two exact rules help, and neither can cut a scheme of rank <= max_rank:
 
 - prune: a residual's rank is at least the matrix rank of each of its three unfoldings, so a
   state with moves + that bound > max_rank cannot finish in time;
-- finish: a residual that is a single rank-one term (checked exactly, `rank_one_factors`) is
-  factored and played as the last move when its factors lie in the coefficient set.
+- finish: a residual whose unfoldings all have rank 1 (the bounds the pruning computed) is
+  checked exactly to be a single term (`rank_one_factors`), then factored and played as the
+  last move when its factors lie in the coefficient set.
 
 Every scheme is checked with the independent `verify_decomposition` before it is returned,
 and `GuidedSearchAgent` replays it through the env, which checks it once more.
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from discoverygym.agents.heuristics.tensor import SchemeAgent
+from discoverygym.agents.heuristics.tensor_search import naive_decomposition
 from discoverygym.agents.rl.tensor_factors import FactorPolicy, canonical_signs
 from discoverygym.envs.tensor.tensors import Field, matmul_tensor, verify_decomposition
 
@@ -116,6 +118,7 @@ def guided_search(
     start = time.perf_counter()
     residuals = target[None]
     scores = np.zeros(1)
+    bounds = unfolding_rank_bounds(residuals)
     history: list[tuple[np.ndarray, np.ndarray]] = []  # per round: (parent index, term tokens)
     states = terms = 0
     sizes: list[int] = []
@@ -124,8 +127,9 @@ def guided_search(
         if time_budget is not None and time.perf_counter() - start > time_budget:
             break
         depth = len(history)
-        # finish: a rank-one residual is its own last term (states in score order)
-        for index in range(len(residuals)):
+        # finish: a rank-one residual (all unfoldings of rank 1) is its own last term, tried
+        # in score order
+        for index in np.flatnonzero(bounds == 1):
             last = rank_one_factors(residuals[index], config.coefficients)
             if last is not None:
                 found = (index, [last])
@@ -136,7 +140,7 @@ def guided_search(
             policy.top_terms(residuals[i : i + chunk], max_rank - depth, top)
             for i in range(0, len(residuals), chunk)
         ]
-        source = np.concatenate([part[0] + i * chunk for part, i in zip(parts, range(len(parts)), strict=True)])
+        source = np.concatenate([part[0] + i * chunk for i, part in enumerate(parts)])
         tokens = np.concatenate([part[1] for part in parts])
         logp = np.concatenate([part[2] for part in parts])
         states, terms = states + len(residuals), terms + len(tokens)
@@ -158,15 +162,19 @@ def guided_search(
         candidates = np.sort(first)
         # prune: moves + unfolding rank bound > max_rank cannot finish in time
         kept: list[np.ndarray] = []
+        kept_bounds: list[np.ndarray] = []
         count = 0
         for i in range(0, len(candidates), 4 * width):
             block = candidates[i : i + 4 * width]
-            block = block[depth + 1 + unfolding_rank_bounds(children[block]) <= max_rank]
-            kept.append(block[: width - count])
+            block_bounds = unfolding_rank_bounds(children[block])
+            fits = depth + 1 + block_bounds <= max_rank
+            kept.append(block[fits][: width - count])
+            kept_bounds.append(block_bounds[fits][: width - count])
             count += len(kept[-1])
             if count >= width:
                 break
         keep = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+        bounds = np.concatenate(kept_bounds) if kept_bounds else np.zeros(0, dtype=np.int64)
         history[-1] = (source[keep], tokens[keep])
         residuals, scores = children[keep], child_scores[keep]
         sizes.append(len(keep))
@@ -229,25 +237,14 @@ class GuidedSearchAgent(SchemeAgent):
             time_budget=self.time_budget,
         )
         if self.result.decomposition is None:
-            return naive_scheme(self.n, self.m, self.p)
+            return naive_decomposition(self.n, self.m, self.p)
         return self.result.decomposition
-
-
-def naive_scheme(n: int, m: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The n*m*p elementary products A[i,j] B[j,k] -> C[i,k] as factor matrices."""
-    terms = [(i * m + j, j * p + k, k * n + i) for i in range(n) for j in range(m) for k in range(p)]
-    factors = [np.zeros((size, len(terms)), dtype=np.int64) for size in (n * m, m * p, p * n)]
-    for r, term in enumerate(terms):
-        for mode, index in enumerate(term):
-            factors[mode][index, r] = 1
-    return factors[0], factors[1], factors[2]
 
 
 __all__ = [
     "GuidedResult",
     "GuidedSearchAgent",
     "guided_search",
-    "naive_scheme",
     "rank_one_factors",
     "unfolding_rank_bounds",
 ]

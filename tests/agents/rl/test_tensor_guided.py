@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from discoverygym.agents.base import run_episode
+from discoverygym.agents.heuristics.tensor_search import naive_decomposition
 from discoverygym.agents.rl.tensor_factors import (
     FactorCodec,
     FactorPolicy,
@@ -23,7 +24,6 @@ from discoverygym.agents.rl.tensor_factors import (
 from discoverygym.agents.rl.tensor_guided import (
     GuidedSearchAgent,
     guided_search,
-    naive_scheme,
     rank_one_factors,
     unfolding_rank_bounds,
 )
@@ -259,4 +259,4 @@ def test_agent_replays_the_scheme_through_the_env_and_falls_back_to_naive(
     weak = GuidedSearchAgent(scripted(scripted.naive_terms(), [0.0] * 8), width=64)
     result = run_episode(env, weak, seed=0)
     assert weak.result.rank is None and result.steps == 8
-    assert np.array_equal(reconstruct(*naive_scheme(2, 3, 4)), matmul_tensor(2, 3, 4))
+    assert np.array_equal(reconstruct(*naive_decomposition(2, 3, 4)), matmul_tensor(2, 3, 4))
