@@ -248,7 +248,7 @@ def tune_command(
     sampler: Annotated[str, typer.Option(help="tpe or cmaes.")] = "tpe",
     floats: Annotated[bool, typer.Option(help="Tune the int literals of arithmetic as floats too.")] = False,
     max_params: Annotated[int, typer.Option(help="The most literals tuned (floats first).")] = 6,
-    scale: Annotated[float, typer.Option(help="A literal v ranges over [v / scale, v * scale].")] = 4.0,
+    scale: Annotated[float, typer.Option(help=r"A literal v ranges over \[v / scale, v * scale].")] = 4.0,
     seed: Annotated[int, typer.Option(help="Seed of the optimiser.")] = 0,
     train: Annotated[Optional[list[str]], typer.Option(help="Override the training datasets.")] = None,
     validation: Annotated[Optional[list[str]], typer.Option(help="Override the validation datasets.")] = None,
