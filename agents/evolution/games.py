@@ -162,7 +162,8 @@ Provided (no import needed): `Flip(i, j, mode, lam)`: flip term `j` against term
 their shared factor in `mode` (0=a, 1=b, 2=c), `lam` = +1 or -1. `state` (read only) has
 `terms` (id -> [a, b, c]), `ids` (live term ids), `groups` (per mode: key -> set of ids whose
 factor is equal up to sign), `keys` (id -> [key_a, key_b, key_c]), `rank`,
-`flips_since_improvement` and `field`.
+`flips_since_improvement` and `field`. Every call of `propose` is one attempt of the walk's
+budget, whether it returns a legal flip, an illegal one or None.
 """
 import random
 '''
@@ -186,12 +187,15 @@ TENSOR = GameSpec(
     preamble=TENSOR_PREAMBLE,
     seed=TENSOR_SEED,
     # "<n>x<m>x<p>:<field>:seed=<s>:attempts=<flip attempts>", one walk each; splits differ by
-    # seed. A budget of flip attempts (not seconds) makes the fitness deterministic.
+    # seed. A budget of flip attempts (not seconds) makes the fitness deterministic. Four walks
+    # per size: one walk's rank is luck to within 1-2 (the seed rule's 3x3x3 walks over seeds
+    # 0-7 score -23.8 to -26), and with one or two walks per size evolution kept rules that
+    # only drew luckier random numbers.
     splits={
         "train": tuple(f"{size}:mod2:seed={seed}:attempts=200000" for size in ("3x3x3", "2x3x4")
-                       for seed in (0, 1)),
+                       for seed in (0, 1, 2, 3)),
         "validation": tuple(f"{size}:mod2:seed={seed}:attempts=200000" for size in ("3x3x3", "2x3x4")
-                            for seed in (10, 11)),
+                            for seed in (10, 11, 12, 13)),
         "test": ("3x3x4:mod2:seed=100:attempts=1000000", "2x4x4:mod2:seed=100:attempts=1000000",
                  "3x3x3:standard:seed=100:attempts=1000000"),
     },
@@ -202,7 +206,8 @@ TENSOR = GameSpec(
     task="I need a proposal rule for flip-graph random walks that lower the rank of matrix "
          "multiplication schemes (Kauers and Moosbauer). Each step the rule proposes one flip "
          "`Flip(i, j, mode, lam)` of term j against term i over their shared factor in `mode`, "
-         "or None to skip; the walk keeps the flips that are legal and reductions happen when "
+         "or None to skip; every call, None included, uses one attempt of the walk's budget. The "
+         "walk keeps the flips that are legal and reductions happen when "
          "terms cancel. The goal is to reach a lower rank in fewer attempts. `state` is read "
          "only (terms, ids, groups, keys, rank, flips_since_improvement, field) and `rng` a "
          "random.Random.",
