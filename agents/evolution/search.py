@@ -2,8 +2,9 @@
 
 `run_evolution(...)` runs FunSearch's loop until a sample or time budget is spent. Candidates
 are scored on the game's training split (that score feeds the database); each new best on the
-training split is also scored on the validation split, and the best by validation is written
-to `run_dir/best.py`. At the end the final best is scored on the test split too. State is
+training split is also scored on the validation split, and so is each program within the
+game's `validation_margin` of that best (for games whose train score is noisy); the best by
+validation is written to `run_dir/best.py`. At the end the final best is scored on the test split too. State is
 checkpointed atomically after every improvement and every `checkpoint_every_s` seconds;
 `resume=True` continues from the checkpoint and replays samples logged after it.
 
@@ -335,9 +336,15 @@ class Evolution:
                 if self.database.register(program, record["island"]) is False:
                     record["duplicate"] = "behaviour"  # valid, but kept out of the prompts
                     self.stats.behavioural_duplicates += 1
-                if self.stats.best_train is None or result.score > self.stats.best_train:
+                best_train = self.stats.best_train
+                if best_train is None or result.score > best_train:
                     self.stats.best_train = result.score
                     new_best_train = True
+                margin = self.spec.validation_margin
+                near_best = (margin > 0 and best_train is not None
+                             and record.get("duplicate") != "behaviour"
+                             and result.score >= best_train - margin)
+                if new_best_train or near_best:
                     validation = self._evaluate(record["source"], "validation")
                     record["validation"] = validation.score
                     if self._consider_best(record["source"], record["sample"], result, validation):

@@ -293,3 +293,26 @@ def test_start_from_refuses_a_bad_program_by_name(tmp_path, text, message):
     with pytest.raises(ValueError, match=message) as error:
         start_from(get_game("binpacking"), path)
     assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("covered", [False, True])
+def test_programs_near_the_best_on_train_are_validated_within_the_games_margin(tmp_path, covered):
+    from dataclasses import replace
+
+    from discoverygym.agents.evolution.search import Evolution
+
+    spec = get_game("binpacking")
+    config = evolve_worker.config(evaluate_test=False)
+    worse = "    return -np.abs(bins - item - 5)\n"  # valid; leaves 5 free: worse than best fit
+    source = spec.seed.split("\n")[0] + "\n" + worse
+    seed_train = evaluate_program(spec.seed, "binpacking", "train", datasets=config.train_datasets)
+    train = evaluate_program(source, "binpacking", "train", datasets=config.train_datasets)
+    gap = seed_train.score - train.score
+    assert gap > 0.01
+    margin = gap + 0.01 if covered else gap - 0.01
+    result = Evolution(replace(spec, validation_margin=margin), ScriptedBackend([worse]),
+                       tmp_path, config).run(samples=1)
+    (record,) = list(read_log(tmp_path))
+    assert record["ok"] and record["score"] == pytest.approx(train.score)
+    assert ("validation" in record) is covered
+    assert result.stats.best_train == pytest.approx(seed_train.score)
