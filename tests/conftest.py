@@ -54,10 +54,10 @@ class ScriptedFactorPolicy:
     def __init__(self, terms: list, logp: list[float]) -> None:
         import numpy as np
 
-        from discoverygym.agents.rl.tensor_factors import FactorPolicy, FactorPolicyConfig
+        from discoverygym.agents.rl.tensor_factors import FactorPolicyConfig, factor_codecs
 
-        self.config = FactorPolicyConfig(hidden=8, head_hidden=8, embed=2)
-        self.codecs = FactorPolicy(self.config).codecs
+        self.config = FactorPolicyConfig()
+        self.codecs = factor_codecs(self.config)
         self.tokens = np.array(
             [[self.codecs[k].encode(np.asarray(t[k])) for k in range(3)] for t in terms]
         )

@@ -31,6 +31,7 @@ trunk's features and the embeddings of the factors chosen so far.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -134,6 +135,8 @@ class FactorCodec:
         first = self.table[np.arange(len(self.table)), (self.table != 0).argmax(axis=1)]
         self.nonzero = self.table.any(axis=1)
         self.canonical = self.nonzero & (first > 0)
+        for array in (self.values, self.powers, self.table, self.nonzero, self.canonical):
+            array.setflags(write=False)  # shared between users through `factor_codecs`
 
     def encode(self, vectors: np.ndarray) -> np.ndarray:
         """Token indices of vectors (..., size) with entries from the coefficient set."""
@@ -142,6 +145,14 @@ class FactorCodec:
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
         return self.table[tokens]
+
+
+@functools.lru_cache(maxsize=8)
+def factor_codecs(config: FactorPolicyConfig) -> tuple[FactorCodec, FactorCodec, FactorCodec]:
+    """The codecs of u, v and w for `config`, built once (the demonstrations need them every
+    batch, the policy and the search's tests too)."""
+    a, b, c = (FactorCodec(size, config.coefficients) for size in config.sizes)
+    return a, b, c
 
 
 def canonical_signs(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -172,7 +183,7 @@ def synthetic_demonstrations(
     """`batch` synthetic targets (batch, *shape), per target one of its terms as tokens
     (batch, 3) in canonical signs, and its number of terms R ~ U{1..max_rank} (batch,)."""
     a, b, c = config.sizes
-    codecs = [FactorCodec(size, config.coefficients) for size in config.sizes]
+    codecs = factor_codecs(config)
     nonzero = np.asarray([x for x in config.coefficients if x != 0], dtype=np.int64)
     ranks = rng.integers(1, config.ranks + 1, size=batch)
     chosen = rng.integers(0, 1 << 30, size=batch) % ranks
@@ -197,7 +208,7 @@ class FactorPolicy(nn.Module):
     def __init__(self, config: FactorPolicyConfig) -> None:
         super().__init__()
         self.config = config
-        self.codecs = [FactorCodec(size, config.coefficients) for size in config.sizes]
+        self.codecs = factor_codecs(config)
         entries = int(np.prod(config.sizes))
         width = 2 * config.clip + 1
         hidden = config.hidden
@@ -246,9 +257,17 @@ class FactorPolicy(nn.Module):
         """Log-probabilities of factor `mode` given the trunk's features and the factors before
         it (`previous`: (batch, >= mode) tokens)."""
         parts = [hidden] + [self.embeddings[j](previous[:, j]) for j in range(mode)]
-        logits = self.heads[mode](th.cat(parts, dim=1))
+        return self._log_probs(self.heads[mode](th.cat(parts, dim=1)), mode)
+
+    def _log_probs(self, logits: th.Tensor, mode: int) -> th.Tensor:
+        """Log-softmax over the factors head `mode` may choose (the others get -inf)."""
         logits = logits.masked_fill(getattr(self, f"mask{mode}"), float("-inf"))
         return th.log_softmax(logits, dim=1)
+
+    def _trunk_part(self, hidden: th.Tensor, mode: int) -> th.Tensor:
+        """The trunk features' part of head `mode`'s first layer (with its bias), per state."""
+        first = self.heads[mode][0]
+        return nn.functional.linear(hidden, first.weight[:, : self.config.hidden], first.bias)
 
     def loss(self, residuals: np.ndarray, labels: np.ndarray, budgets: np.ndarray) -> th.Tensor:
         """Summed cross-entropy of the three factors of the labelled terms (teacher forcing)."""
@@ -268,9 +287,7 @@ class FactorPolicy(nn.Module):
         hidden = self.config.hidden
         embedded = th.cat([self.embeddings[j](previous[:, j]) for j in range(mode)], dim=1)
         pre = projected[rows] + nn.functional.linear(embedded, first.weight[:, hidden:])
-        logits = rest(pre)
-        logits = logits.masked_fill(getattr(self, f"mask{mode}"), float("-inf"))
-        return th.log_softmax(logits, dim=1)
+        return self._log_probs(rest(pre), mode)
 
     @th.no_grad()
     def top_terms(
@@ -289,13 +306,12 @@ class FactorPolicy(nn.Module):
         states = th.arange(batch).repeat_interleave(ku)
         tokens = th.zeros((batch * ku, 2), dtype=th.long)
         tokens[:, 0] = lu.indices.reshape(-1)
-        size = self.config.hidden
-        projected_v = nn.functional.linear(hidden, self.heads[1][0].weight[:, :size], self.heads[1][0].bias)
-        lv = self._head_fast(projected_v, states, 1, tokens).topk(kv, dim=1)
+        lv = self._head_fast(self._trunk_part(hidden, 1), states, 1, tokens).topk(kv, dim=1)
         tokens = tokens.repeat_interleave(kv, dim=0)
         tokens[:, 1] = lv.indices.reshape(-1)
-        projected_w = nn.functional.linear(hidden, self.heads[2][0].weight[:, :size], self.heads[2][0].bias)
-        lw = self._head_fast(projected_w, states.repeat_interleave(kv), 2, tokens).topk(kw, dim=1)
+        lw = self._head_fast(
+            self._trunk_part(hidden, 2), states.repeat_interleave(kv), 2, tokens
+        ).topk(kw, dim=1)
         out = th.cat(
             [tokens.repeat_interleave(kw, dim=0), lw.indices.reshape(-1, 1)], dim=1
         ).numpy()
@@ -419,6 +435,7 @@ __all__ = [
     "FactorPolicyConfig",
     "TrainedFactorPolicy",
     "canonical_signs",
+    "factor_codecs",
     "load_factor_policy",
     "save_factor_policy",
     "synthetic_demonstrations",
