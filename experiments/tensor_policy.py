@@ -1,13 +1,15 @@
 """`discoverygym tensor-policy`: train AlphaTensor's factor policy on synthetic demonstrations,
 then let it guide a beam search on the matmul tensor.
 
-    discoverygym tensor-policy train --size 2x2x2 --steps 6000 --out experiments/models/guided_tensor_2x2x2.pt
-    discoverygym tensor-policy search --model experiments/models/guided_tensor_2x2x2.pt --max-rank 7
+    discoverygym tensor-policy train --size 2x2x2 --steps 16000 --out experiments/models/guided_tensor_2x2x2.pt
+    discoverygym tensor-policy search --model experiments/models/guided_tensor_2x2x2.pt --max-rank 7 \
+        --width 1024 --bases 300 --basis-density 0.1
 
-`train` writes the policy (``.pt``: float16 weights, config, loss history, compute) and its
-training curve (``.curve.png``). `search` runs `guided_search`, replays the scheme it finds in
+`train` writes the policy (``.pt``: float16 weights, config, loss history, compute, W&B run) and
+its training curve (``.curve.png``). `search` runs `search_in_bases` (`guided_search` in the
+standard basis, then in up to ``--bases - 1`` random ones), replays the scheme it finds in
 `discoverygym/TensorDecomposition-v0` (the env checks it) and prints the rank, the time and the
-work. No policy is shipped: the one trained here does not reach rank 7 on <2,2,2>
+work. The shipped <2,2,2> policy finds rank 7 in random bases, not in the standard one
 (docs/results/rl_attempts).
 """
 
@@ -53,6 +55,7 @@ def train(
     learning_rate: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 1e-3,
     seed: Annotated[int, typer.Option(help="Seed of the demonstrations and the weights.")] = 0,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+    wandb: Annotated[bool, typer.Option(help="Log the loss to W&B (offline unless logged in).")] = True,
 ) -> None:
     """Train a factor policy on synthetic demonstrations (no matmul scheme is ever shown)."""
     import torch as th
@@ -76,20 +79,30 @@ def train(
     if out.suffix != ".pt":
         raise fail(f"--out {out}: the policy file must end in .pt")
     th.set_num_threads(threads)
-    with Progress(
-        TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
-        TimeRemainingColumn(), console=console,
-    ) as progress:
-        task = progress.add_task("train", total=steps, loss="-")
-        trained = train_factor_policy(
-            config, on_step=lambda step, loss: progress.update(task, completed=step, loss=f"{loss:.3f}")
-        )
     command = (
         f"discoverygym tensor-policy train --size {size} --steps {steps} --batch-size {batch_size} "
         f"--hidden {hidden} --learning-rate {learning_rate} --seed {seed}"
         + (f" --max-rank {max_rank}" if max_rank else "")
     )
-    save_factor_policy(trained, out, reproduce=command)
+    run = start_wandb(config, command, out.parent) if wandb else None
+
+    def on_step(step: int, loss: float) -> None:
+        progress.update(task, completed=step, loss=f"{loss:.3f}")
+        if run is not None:
+            run.log({"loss": loss, "demonstrations": step * batch_size}, step=step)
+
+    with Progress(
+        TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
+        TimeRemainingColumn(), console=console,
+    ) as progress:
+        task = progress.add_task("train", total=steps, loss="-")
+        trained = train_factor_policy(config, on_step=on_step)
+    extra: dict[str, str] = {"reproduce": command}
+    if run is not None:
+        run.summary.update({f"compute/{k}": v for k, v in trained.compute.items()})
+        extra["wandb_run"] = f"{run.dir} ({run.id})"
+        run.finish()
+    save_factor_policy(trained, out, **extra)
     curve = plot_loss_curve(trained.history, out.with_suffix(".curve.png"), f"factor policy <{n},{m},{p}>")
     interrupted = trained.compute["steps"] < steps
     console.print(
@@ -98,6 +111,24 @@ def train(
     )
     if interrupted:
         raise typer.Exit(130)
+
+
+def start_wandb(config: object, command: str, folder: Path) -> object:
+    """The W&B run of a training (job type ``train-factor-policy``; files under WANDB_DIR, else
+    next to the policy; offline unless logged in)."""
+    import os
+    from dataclasses import asdict
+
+    import wandb
+
+    from discoverygym.agents.tracking import wandb_mode
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return wandb.init(
+        project="discoverygym", job_type="train-factor-policy", mode=wandb_mode(),
+        config={**asdict(config), "reproduce": command},  # type: ignore[call-overload]
+        dir=os.environ.get("WANDB_DIR") or str(folder),
+    )
 
 
 def plot_loss_curve(history: list[tuple[int, float]], out: Path, title: str) -> Path:
@@ -125,9 +156,17 @@ def search(
     width: Annotated[int, typer.Option(help="Beam width.")] = 256,
     top: Annotated[str, typer.Option(help="Proposals per state: k_u,k_v,k_w.")] = "8,4,2",
     time_budget: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    bases: Annotated[
+        int, typer.Option(help="Search the target in the standard basis, then in up to bases-1 random ones.")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the random bases.")] = 0,
+    basis_density: Annotated[
+        float, typer.Option(help="Share of nonzero off-diagonal entries in the random bases' triangular factors.")
+    ] = 0.25,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
 ) -> None:
-    """Search for a scheme of the matmul tensor with the policy; replay it in the env."""
+    """Search for a scheme of the matmul tensor with the policy (AlphaTensor's change of basis
+    with --bases); replay it in the env."""
     import torch as th
 
     from discoverygym.agents.base import run_episode
@@ -137,6 +176,10 @@ def search(
     from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
 
     proposals = _top(top)
+    if bases < 1:
+        raise fail(f"--bases {bases}: expected an integer >= 1")
+    if not 0.0 <= basis_density <= 1.0:
+        raise fail(f"--basis-density {basis_density}: expected a share in [0, 1]")
     th.set_num_threads(threads)
     try:
         policy, _ = load_factor_policy(model)
@@ -145,7 +188,7 @@ def search(
     config = policy.config
     agent = GuidedSearchAgent(
         policy, coefficients=config.coefficients, max_rank=max_rank, width=width, top=proposals,
-        time_budget=time_budget,
+        time_budget=time_budget, bases=bases, seed=seed, density=basis_density,
     )
     env = TensorDecompositionEnv(config.n, config.m, config.p, coefficients=config.coefficients)
     result = run_episode(env, agent, seed=0)
@@ -153,12 +196,16 @@ def search(
     size = f"<{config.n},{config.m},{config.p}>"
     if found is None or found.rank is None:
         console.print(
-            f"{size}: no scheme of rank <= {agent.max_rank} found ({found.states} states, "
-            f"{found.seconds:.1f} s); the agent played the naive scheme"
+            f"{size}: no scheme of rank <= {agent.max_rank} found in {found.bases} "
+            f"{'basis' if found.bases == 1 else 'bases'} "
+            f"({found.states} states, {found.out_of_range} schemes with coefficients out of "
+            f"range, {found.seconds:.1f} s); the agent played the naive scheme"
         )
         raise typer.Exit(1)
     rank = verify_matmul_decomposition(config.n, config.m, config.p, *result.final_info["decomposition"])
     console.print(
         f"{size}: rank {rank} (env and checker agree) in {found.seconds:.1f} s; "
-        f"{found.rounds} rounds, {found.states} states, {found.terms} terms scored"
+        f"{found.rounds} rounds, {found.states} states, {found.terms} terms scored; "
+        f"found in basis {found.basis} of {found.bases} searched (0: the standard basis; "
+        f"{found.out_of_range} schemes dropped before for coefficients out of range)"
     )

@@ -17,6 +17,13 @@ Two exact rules help, and neither can cut a scheme of rank <= max_rank:
 
 Every scheme is checked with the independent `verify_decomposition` before it is returned,
 and `GuidedSearchAgent` replays it through the env, which checks it once more.
+
+`search_in_bases` plays the game in random bases, as AlphaTensor does (Fawzi et al. 2022,
+Methods, "change of basis"): for unimodular A, B, C the target T' = T x1 A x2 B x3 C has a
+term (A u) (x) (B v) (x) (C w) for every term of T, so a scheme found for T' maps back to one
+of T with u = A^-1 u', and the same rank. A beam that reads the sparse target as its
+elementary terms (the naive scheme) sees another tensor in each basis. A scheme whose mapped
+back entries leave the coefficient set is not kept, and the search goes on to the next basis.
 """
 
 from __future__ import annotations
@@ -197,12 +204,130 @@ def guided_search(
     return GuidedResult(decomposition, rank, seconds, len(history), states, terms, sizes)  # type: ignore[arg-type]
 
 
+def random_basis(
+    rng: np.random.Generator, size: int, *, density: float = 0.25, tries: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """A random unimodular matrix A (size, size) with entries in {-1, 0, 1}, and its inverse,
+    also integral.
+
+    A is a signed permutation times unit lower and upper triangular matrices whose off-diagonal
+    entries are +-1 with probability `density` (else 0), drawn again until A's entries stay in
+    {-1, 0, 1}. Dense draws of large sizes rarely do; after `tries` draws A is built instead
+    from the signed permutation by density * size * (size - 1) random row additions
+    (row i +-= row j), each kept only when the row stays in {-1, 0, 1}."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size={size!r} must be an integer >= 1")
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"density={density!r} must be in [0, 1]")
+    identity = np.eye(size, dtype=np.int64)
+
+    def triangle(offset: int) -> np.ndarray:
+        entries = rng.choice([-1, 1], size=(size, size)) * (rng.random((size, size)) < density)
+        part = np.tril(entries, -1) if offset < 0 else np.triu(entries, 1)
+        return part + identity
+
+    def signed_permutation() -> np.ndarray:
+        return identity[rng.permutation(size)] * rng.choice([-1, 1], size=size)
+
+    basis = None
+    for _ in range(tries):
+        lower, upper = triangle(-1), triangle(1)
+        candidate = signed_permutation() @ lower @ upper
+        if np.abs(candidate).max() <= 1:
+            basis = candidate
+            break
+    if basis is None:
+        basis = signed_permutation()
+        for _ in range(round(density * size * (size - 1))):
+            i, j = rng.choice(size, size=2, replace=False)
+            row = basis[i] + rng.choice([-1, 1]) * basis[j]
+            if np.abs(row).max() <= 1:
+                basis[i] = row
+    inverse = np.rint(np.linalg.inv(basis)).astype(np.int64)
+    if not np.array_equal(basis @ inverse, identity):  # cannot happen: det(A) = +-1
+        raise AssertionError(f"random_basis: {basis.tolist()} has no integral inverse")
+    return basis, inverse
+
+
+def change_basis(tensor: np.ndarray, bases: Sequence[np.ndarray]) -> np.ndarray:
+    """T x1 A x2 B x3 C: entry (i, j, k) is sum over a, b, c of A[i, a] B[j, b] C[k, c] T[a, b, c]."""
+    a, b, c = bases
+    return np.einsum("ia,jb,kc,abc->ijk", a, b, c, np.asarray(tensor, dtype=np.int64))
+
+
+@dataclass
+class BasesResult:
+    """What `search_in_bases` found: the scheme in the standard basis (None when no basis gave
+    one within max_rank and the coefficient set), the basis that gave it (0: the standard one),
+    the bases searched, the schemes dropped for leaving the coefficient set, and the work."""
+
+    decomposition: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    rank: int | None
+    basis: int | None
+    bases: int
+    out_of_range: int
+    seconds: float
+    rounds: int
+    states: int
+    terms: int
+
+
+def search_in_bases(
+    policy: FactorPolicy,
+    target: np.ndarray,
+    *,
+    bases: int,
+    seed: int = 0,
+    density: float = 0.25,
+    max_rank: int,
+    width: int = 256,
+    top: tuple[int, int, int] = (8, 4, 2),
+    time_budget: float | None = None,
+) -> BasesResult:
+    """`guided_search` on the target in the standard basis, then in up to `bases - 1` random
+    ones (`random_basis` with `density`, drawn from `seed`), until one gives a scheme of rank <= max_rank
+    whose terms, mapped back, have entries in the policy's coefficient set (module doc).
+    `time_budget` (seconds) bounds the whole search."""
+    if isinstance(bases, bool) or not isinstance(bases, int) or bases < 1:
+        raise ValueError(f"bases={bases!r} must be an integer >= 1")
+    target = np.asarray(target, dtype=np.int64)
+    allowed = np.asarray(policy.config.coefficients)
+    rng = np.random.default_rng(seed)
+    start = time.perf_counter()
+    out = BasesResult(None, None, None, 0, 0, 0.0, 0, 0, 0)
+    while out.bases < bases:
+        left = None if time_budget is None else time_budget - (time.perf_counter() - start)
+        if left is not None and left <= 0:
+            break
+        if out.bases == 0:
+            pairs = [(np.eye(n, dtype=np.int64),) * 2 for n in target.shape]
+        else:
+            pairs = [random_basis(rng, n, density=density) for n in target.shape]
+        found = guided_search(
+            policy, change_basis(target, [p[0] for p in pairs]), max_rank=max_rank, width=width,
+            top=top, time_budget=left,
+        )
+        out.bases += 1
+        out.rounds, out.states, out.terms = out.rounds + found.rounds, out.states + found.states, out.terms + found.terms
+        if found.decomposition is None:
+            continue
+        mapped = tuple(p[1] @ f for p, f in zip(pairs, found.decomposition, strict=True))
+        if not np.isin(np.concatenate(mapped, axis=None), allowed).all():
+            out.out_of_range += 1
+            continue
+        out.decomposition, out.basis = mapped, out.bases - 1  # type: ignore[assignment]
+        out.rank = verify_decomposition(target, *mapped)
+        break
+    out.seconds = time.perf_counter() - start
+    return out
+
+
 class GuidedSearchAgent(SchemeAgent):
-    """Plays the scheme that `guided_search` finds for the matmul target with a trained
+    """Plays the scheme that `search_in_bases` finds for the matmul target with a trained
     `FactorPolicy` (family ``rl``): the search runs on the first `act` of the first episode,
-    at most `max_rank` terms (default: the naive rank n*m*p minus one); later episodes replay
-    it. Without a scheme within `max_rank` it plays the naive scheme (rank n*m*p), and
-    ``result.rank`` is None."""
+    at most `max_rank` terms (default: the naive rank n*m*p minus one), in the standard basis
+    and then `bases - 1` random ones; later episodes replay it. Without a scheme within
+    `max_rank` it plays the naive scheme (rank n*m*p), and ``result.rank`` is None."""
 
     name = "guided"
     family = "rl"
@@ -217,6 +342,9 @@ class GuidedSearchAgent(SchemeAgent):
         width: int = 256,
         top: tuple[int, int, int] = (8, 4, 2),
         time_budget: float | None = None,
+        bases: int = 1,
+        seed: int = 0,
+        density: float = 0.25,
     ) -> None:
         config = policy.config
         if field != "standard":
@@ -225,12 +353,16 @@ class GuidedSearchAgent(SchemeAgent):
         self.policy = policy
         self.max_rank = max_rank or config.n * config.m * config.p - 1
         self.width, self.top, self.time_budget = width, top, time_budget
-        self.result: GuidedResult | None = None
+        self.bases, self.seed, self.density = bases, seed, density
+        self.result: BasesResult | None = None
 
     def scheme(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        self.result = guided_search(
+        self.result = search_in_bases(
             self.policy,
             matmul_tensor(self.n, self.m, self.p),
+            bases=self.bases,
+            seed=self.seed,
+            density=self.density,
             max_rank=self.max_rank,
             width=self.width,
             top=self.top,
@@ -242,9 +374,13 @@ class GuidedSearchAgent(SchemeAgent):
 
 
 __all__ = [
+    "BasesResult",
     "GuidedResult",
     "GuidedSearchAgent",
+    "change_basis",
     "guided_search",
+    "random_basis",
     "rank_one_factors",
+    "search_in_bases",
     "unfolding_rank_bounds",
 ]

@@ -16,6 +16,13 @@ Agents, one episode each (seed 0) in `discoverygym/TensorDecomposition-v0`:
   `SEARCH_BUDGET_S` seconds, stopping at the best-known rank; the scheme is replayed through
   the env. ``compute`` holds its candidates, flips and search seconds;
 * ``limit``: replays the best shipped decomposition (AlphaTensor; family ``limit``);
+* ``guided_tensor_<size>``: a shipped factor policy (`experiments/models/guided_tensor_*.pt`,
+  trained on synthetic demonstrations by ``discoverygym tensor-policy train``) guiding a beam
+  search in random bases (`search_in_bases`: width `GUIDED_WIDTH`, seed 0, at most
+  `GUIDED_BASES` bases: a budget of work, not seconds, so the result does not depend on the
+  machine), on its own size only (family ``rl``); the scheme is replayed through the env.
+  ``compute`` holds the bases searched, states expanded, search seconds and the policy's
+  training CPU seconds;
 * ``evolved:<stem>``: a shipped evolved proposal rule (`experiments/models/evolved_tensor_*.py`)
   driving the same flip-graph search with the same budget and seed as ``search`` (family
   ``evolved``; its ``compute`` adds the LLM samples and seconds that produced it).
@@ -25,6 +32,7 @@ Every decomposition an episode returns is checked again with `verify_matmul_deco
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +44,7 @@ from discoverygym.agents.heuristics.tensor import (
     RandomTensorAgent,
 )
 from discoverygym.agents.records import Record, relative_gap_pct
+from discoverygym.agents.shipped import models_dir
 from discoverygym.envs.tensor.datasets import parse_dataset
 from discoverygym.envs.tensor.env import TensorDecompositionEnv
 from discoverygym.envs.tensor.known import best_known_rank
@@ -44,6 +53,9 @@ from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, shipped_
 
 AGENTS = ["naive", "random", "search", "limit"]
 SEARCH_BUDGET_S = 60.0
+GUIDED_WIDTH = 1024
+GUIDED_DENSITY = 0.1
+GUIDED_BASES = 100
 RANDOM_EPISODES = 5
 METRIC = "rank"
 
@@ -54,7 +66,7 @@ class TensorSuite(Suite):
     game = "tensor"
 
     def agent_names(self) -> list[str]:
-        return [*AGENTS, *shipped_agents(self.game)]
+        return [*AGENTS, *shipped_factor_policies(), *shipped_agents(self.game)]
 
     def evaluate(self, agent: str, dataset: str) -> list[Record]:
         from discoverygym.agents.rl.evaluate import SizeMismatch
@@ -65,6 +77,8 @@ class TensorSuite(Suite):
             return []
         if rl is not None:
             return rl
+        if agent in shipped_factor_policies():
+            return self._guided(agent, dataset)
         evolved = shipped_agents(self.game).get(agent) if agent.startswith("evolved:") else None
         if agent not in AGENTS and evolved is None:
             raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(self.agent_names())}")
@@ -124,6 +138,55 @@ class TensorSuite(Suite):
                 compute=compute,
             )
         ]
+
+
+    def _guided(self, agent: str, dataset: str) -> list[Record]:
+        """A shipped factor policy's search on `dataset` (no record on another size or field)."""
+        import torch as th
+
+        from discoverygym.agents.rl.tensor_factors import load_factor_policy
+        from discoverygym.agents.rl.tensor_guided import GuidedSearchAgent
+
+        n, m, p, field = parse_dataset(dataset)
+        policy, payload = load_factor_policy(shipped_factor_policies()[agent])
+        config = policy.config
+        if field != "standard" or (config.n, config.m, config.p) != (n, m, p):
+            return []
+        start = time.perf_counter()
+        threads = th.get_num_threads()
+        th.set_num_threads(1)
+        try:
+            player = GuidedSearchAgent(
+                policy, width=GUIDED_WIDTH, bases=GUIDED_BASES,
+                seed=0, density=GUIDED_DENSITY,
+            )
+            env = TensorDecompositionEnv(n, m, p, field=field, rank_bound_every_step=False)
+            result = run_episode(env, player, seed=0)
+        finally:
+            th.set_num_threads(threads)
+        rank = verify_matmul_decomposition(n, m, p, *result.final_info["decomposition"], field=field)
+        if rank != result.steps or -result.total_reward != rank:
+            raise AssertionError(f"{agent} on {dataset}: env and checker disagree on the rank")
+        found = player.result
+        bound = float(best_known_rank(n, m, p, field))
+        compute = {
+            "bases": float(found.bases),
+            "states": float(found.states),
+            "search_seconds": found.seconds,
+            "train_cpu_seconds": float(payload.get("compute", {}).get("cpu_seconds", 0.0)),
+        }
+        return [
+            Record(
+                game=self.game, dataset=dataset, agent=agent, family=player.family, metric=METRIC,
+                value=float(rank), bound=bound, gap=relative_gap_pct(float(rank), bound),
+                seconds=time.perf_counter() - start, compute=compute,
+            )
+        ]
+
+
+def shipped_factor_policies() -> dict[str, Path]:
+    """The shipped factor policies (``experiments/models/*.pt``) by agent name, the file's stem."""
+    return {path.stem: path for path in sorted(models_dir().glob("*.pt"))}
 
 
 SUITE = TensorSuite()

@@ -82,3 +82,48 @@ def test_a_shipped_evolved_proposal_drives_the_search_and_is_checked(tmp_path, m
     (record,) = suite.evaluate("evolved:evolved_tensor_test", "2x2x2-mod2")
     assert record.family == "evolved" and record.value == 7.0 and calls
     assert record.compute["llm_samples"] == 3.0 and record.compute["candidates"] > 0
+
+
+def test_a_shipped_factor_policy_plays_its_own_size_and_falls_back_to_naive(tmp_path, monkeypatch):
+    """`guided_tensor_<size>` runs the bases search with the file's policy: an untrained one
+    finds nothing in its (shortened) budget of bases and plays the naive scheme, checked,
+    family rl; other sizes and GF(2) get no record."""
+    from discoverygym.agents.rl.tensor_factors import (
+        FactorPolicy,
+        FactorPolicyConfig,
+        TrainedFactorPolicy,
+        save_factor_policy,
+    )
+    from discoverygym.experiments.suites import tensor as suite_module
+
+    config = FactorPolicyConfig(hidden=16, head_hidden=16, embed=4, steps=1)
+    path = save_factor_policy(
+        TrainedFactorPolicy(FactorPolicy(config), compute={"cpu_seconds": 12.5}), tmp_path / "guided_x.pt"
+    )
+    monkeypatch.setattr(suite_module, "shipped_factor_policies", lambda: {"guided_x": path})
+    monkeypatch.setattr(suite_module, "GUIDED_BASES", 2)
+    suite = suite_module.TensorSuite()
+    assert "guided_x" in suite.agent_names()
+    (record,) = suite.evaluate("guided_x", "2x2x2")
+    assert (record.family, record.value, record.bound) == ("rl", 8.0, 7.0)
+    assert record.compute["bases"] == 2 and record.compute["train_cpu_seconds"] == 12.5
+    assert suite.evaluate("guided_x", "2x2x3") == [] and suite.evaluate("guided_x", "2x2x2-mod2") == []
+
+
+def test_the_shipped_factor_policy_reaches_strassens_rank_in_random_bases() -> None:
+    """The shipped <2,2,2> policy, never shown a matmul scheme, finds a rank-7 scheme with
+    coefficients {-1, 0, 1} when the beam plays the target in random bases; checked by the
+    independent checker and replayed through the env."""
+    from discoverygym.agents.base import run_episode
+    from discoverygym.agents.rl.tensor_factors import load_factor_policy
+    from discoverygym.agents.rl.tensor_guided import GuidedSearchAgent
+    from discoverygym.envs.tensor.env import TensorDecompositionEnv
+    from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
+    from discoverygym.experiments.suites.tensor import shipped_factor_policies
+
+    policy, _ = load_factor_policy(shipped_factor_policies()["guided_tensor_2x2x2"])
+    agent = GuidedSearchAgent(policy, coefficients=(-1, 0, 1), width=1024, bases=60, seed=1, density=0.1)
+    result = run_episode(TensorDecompositionEnv(2, 2, 2, coefficients=(-1, 0, 1)), agent, seed=0)
+    assert agent.result.rank == 7 and result.steps == 7
+    assert verify_matmul_decomposition(2, 2, 2, *result.final_info["decomposition"]) == 7
+    assert agent.result.basis > 0  # the standard basis alone finds rank 8 only

@@ -23,8 +23,11 @@ from discoverygym.agents.rl.tensor_factors import (
 )
 from discoverygym.agents.rl.tensor_guided import (
     GuidedSearchAgent,
+    change_basis,
     guided_search,
+    random_basis,
     rank_one_factors,
+    search_in_bases,
     unfolding_rank_bounds,
 )
 from discoverygym.envs.tensor.env import TensorDecompositionEnv
@@ -260,3 +263,101 @@ def test_agent_replays_the_scheme_through_the_env_and_falls_back_to_naive(
     result = run_episode(env, weak, seed=0)
     assert weak.result.rank is None and result.steps == 8
     assert np.array_equal(reconstruct(*naive_decomposition(2, 3, 4)), matmul_tensor(2, 3, 4))
+
+
+# ------------------------------------------------------------------ change of basis
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), size=st.integers(1, 9), density=st.sampled_from([0.0, 0.25, 1.0]))
+def test_random_bases_are_unimodular_with_small_integer_entries(seed, size, density) -> None:
+    basis, inverse = random_basis(np.random.default_rng(seed), size, density=density)
+    assert basis.shape == inverse.shape == (size, size)
+    assert np.abs(basis).max() <= 1
+    assert np.array_equal(basis @ inverse, np.eye(size, dtype=np.int64))
+    assert np.array_equal(inverse @ basis, np.eye(size, dtype=np.int64))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_a_scheme_maps_between_bases_with_its_rank(seed) -> None:
+    """T' = T x1 A x2 B x3 C has the terms (A u, B v, C w); mapping them back with the
+    inverses gives T's scheme again."""
+    rng = np.random.default_rng(seed)
+    pairs = [random_basis(rng, 4) for _ in range(3)]
+    target = matmul_tensor(2, 2, 2)
+    moved = change_basis(target, [p[0] for p in pairs])
+    schemes = [strassen(), naive_decomposition(2, 2, 2)]
+    for scheme in schemes:
+        there = [p[0] @ f for p, f in zip(pairs, scheme, strict=True)]
+        assert np.array_equal(reconstruct(*there), moved)
+        back = [p[1] @ f for p, f in zip(pairs, there, strict=True)]
+        assert all(np.array_equal(b, f) for b, f in zip(back, scheme, strict=True))
+    assert np.array_equal(change_basis(moved, [p[1] for p in pairs]), target)
+
+
+def test_bad_bases_are_refused_naming_the_value(scripted_factor_policy) -> None:
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="size=0"):
+        random_basis(rng, 0)
+    with pytest.raises(ValueError, match="density=1.5"):
+        random_basis(rng, 4, density=1.5)
+    policy = decoys_then_strassen(scripted_factor_policy)
+    with pytest.raises(ValueError, match="bases=0"):
+        search_in_bases(policy, matmul_tensor(2, 2, 2), bases=0, max_rank=7)
+
+
+def first_basis_drawn(seed: int, density: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The bases `search_in_bases(seed=seed)` tries second (the first random ones)."""
+    rng = np.random.default_rng(seed)
+    return [random_basis(rng, 4, density=density) for _ in range(3)]
+
+
+def test_search_in_bases_finds_a_scheme_only_the_random_basis_shows_and_maps_it_back(
+    scripted_factor_policy,
+) -> None:
+    """The scripted policy proposes Strassen's terms as they read in the first random basis
+    (and the naive terms as they read there), so the standard basis finds nothing of rank 7
+    and the random one does; the scheme returned must be Strassen's, in the standard basis."""
+    scripted = scripted_factor_policy
+    for seed in range(100):  # a seed whose moved Strassen terms stay in {-1, 0, 1}
+        pairs = first_basis_drawn(seed, 0.25)
+        moved = [p[0] @ f for p, f in zip(pairs, strassen(), strict=True)]
+        if max(np.abs(f).max() for f in moved) <= 1:
+            break
+    terms = list(zip(*(f.T for f in moved), strict=True))
+    from discoverygym.agents.rl.tensor_factors import canonical_signs
+
+    terms = list(zip(*canonical_signs(*(np.stack(x) for x in zip(*terms, strict=True))), strict=True))
+    policy = scripted(terms, [0.0] * 7)
+    target = matmul_tensor(2, 2, 2)
+    assert guided_search(policy, target, max_rank=7, width=256).rank is None
+    found = search_in_bases(policy, target, bases=3, seed=seed, max_rank=7, width=256)
+    assert found.rank == 7 and found.basis == 1 and found.bases == 2
+    assert verify_matmul_decomposition(2, 2, 2, *found.decomposition) == 7
+    assert all(np.isin(f, (-1, 0, 1)).all() for f in found.decomposition)
+    # with one basis only (the standard one) nothing is found, and the work is still counted
+    alone = search_in_bases(policy, target, bases=1, seed=seed, max_rank=7, width=256)
+    assert alone.rank is None and alone.basis is None and alone.bases == 1 and alone.states > 0
+
+
+def test_search_in_bases_drops_schemes_whose_coefficients_leave_the_set(
+    scripted_factor_policy,
+) -> None:
+    """The target x (x) e0 (x) e0 with a 2 in x has no term with entries in {-1, 0, 1} in the
+    standard basis. In the random basis it reads (A x) (x) (B e0) (x) (C e0) with A x in
+    {-1, 0, 1}, so the finish rule factors it there; mapped back, the term has the 2 again:
+    counted as out of range, dropped, and nothing is returned."""
+    import itertools
+
+    seed = 0
+    (basis, inverse), _, _ = first_basis_drawn(seed, 0.25)
+    x = next(
+        inverse @ np.asarray(y)
+        for y in itertools.product((-1, 0, 1), repeat=4)
+        if np.abs(inverse @ np.asarray(y)).max() > 1
+    )
+    e0 = np.eye(4, dtype=np.int64)[0]
+    target = term(x, e0, e0)
+    policy = scripted_factor_policy([(e0, e0, e0)], [0.0])
+    found = search_in_bases(policy, target, bases=2, seed=seed, max_rank=1, width=16)
+    assert found.rank is None and found.decomposition is None
+    assert found.out_of_range == 1 and found.bases == 2
