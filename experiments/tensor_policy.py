@@ -162,7 +162,7 @@ def search(
     seed: Annotated[int, typer.Option(help="Seed of the random bases.")] = 0,
     basis_density: Annotated[
         float, typer.Option(help="Share of nonzero off-diagonal entries in the random bases' triangular factors.")
-    ] = 0.25,
+    ] = 0.1,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
 ) -> None:
     """Search for a scheme of the matmul tensor with the policy (AlphaTensor's change of basis

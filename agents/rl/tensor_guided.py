@@ -205,7 +205,7 @@ def guided_search(
 
 
 def random_basis(
-    rng: np.random.Generator, size: int, *, density: float = 0.25, tries: int = 100
+    rng: np.random.Generator, size: int, *, density: float = 0.1, tries: int = 100
 ) -> tuple[np.ndarray, np.ndarray]:
     """A random unimodular matrix A (size, size) with entries in {-1, 0, 1}, and its inverse,
     also integral.
@@ -278,7 +278,7 @@ def search_in_bases(
     *,
     bases: int,
     seed: int = 0,
-    density: float = 0.25,
+    density: float = 0.1,
     max_rank: int,
     width: int = 256,
     top: tuple[int, int, int] = (8, 4, 2),
@@ -344,7 +344,7 @@ class GuidedSearchAgent(SchemeAgent):
         time_budget: float | None = None,
         bases: int = 1,
         seed: int = 0,
-        density: float = 0.25,
+        density: float = 0.1,
     ) -> None:
         config = policy.config
         if field != "standard":
