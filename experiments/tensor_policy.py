@@ -16,12 +16,15 @@ work. The shipped <2,2,2> policy finds rank 7 in random bases, not in the standa
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from discoverygym.experiments.rl_commands import fail
+
+if TYPE_CHECKING:
+    from discoverygym.agents.rl.tensor_factors import FactorPolicyConfig
 
 app = typer.Typer(
     help="AlphaTensor's factor policy: train it on synthetic demonstrations, search with it.",
@@ -113,7 +116,7 @@ def train(
         raise typer.Exit(130)
 
 
-def start_wandb(config: object, command: str, folder: Path) -> object:
+def start_wandb(config: FactorPolicyConfig, command: str, folder: Path) -> Any:
     """The W&B run of a training (job type ``train-factor-policy``; files under WANDB_DIR, else
     next to the policy; offline unless logged in)."""
     import os
@@ -126,7 +129,7 @@ def start_wandb(config: object, command: str, folder: Path) -> object:
     folder.mkdir(parents=True, exist_ok=True)
     return wandb.init(
         project="discoverygym", job_type="train-factor-policy", mode=wandb_mode(),
-        config={**asdict(config), "reproduce": command},  # type: ignore[call-overload]
+        config={**asdict(config), "reproduce": command},
         dir=os.environ.get("WANDB_DIR") or str(folder),
     )
 

@@ -139,7 +139,6 @@ class TensorSuite(Suite):
             )
         ]
 
-
     def _guided(self, agent: str, dataset: str) -> list[Record]:
         """A shipped factor policy's search on `dataset` (no record on another size or field)."""
         import torch as th
@@ -157,8 +156,7 @@ class TensorSuite(Suite):
         th.set_num_threads(1)
         try:
             player = GuidedSearchAgent(
-                policy, width=GUIDED_WIDTH, bases=GUIDED_BASES,
-                seed=0, density=GUIDED_DENSITY,
+                policy, width=GUIDED_WIDTH, bases=GUIDED_BASES, seed=0, density=GUIDED_DENSITY
             )
             env = TensorDecompositionEnv(n, m, p, field=field, rank_bound_every_step=False)
             result = run_episode(env, player, seed=0)
