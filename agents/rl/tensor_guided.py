@@ -308,7 +308,9 @@ def search_in_bases(
             top=top, time_budget=left,
         )
         out.bases += 1
-        out.rounds, out.states, out.terms = out.rounds + found.rounds, out.states + found.states, out.terms + found.terms
+        out.rounds += found.rounds
+        out.states += found.states
+        out.terms += found.terms
         if found.decomposition is None:
             continue
         mapped = tuple(p[1] @ f for p, f in zip(pairs, found.decomposition, strict=True))

@@ -77,12 +77,22 @@ class TensorSuite(Suite):
             return []
         if rl is not None:
             return rl
-        if agent in shipped_factor_policies():
-            return self._guided(agent, dataset)
         evolved = shipped_agents(self.game).get(agent) if agent.startswith("evolved:") else None
-        if agent not in AGENTS and evolved is None:
+        policy_path = shipped_factor_policies().get(agent)
+        if agent not in AGENTS and evolved is None and policy_path is None:
             raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(self.agent_names())}")
         n, m, p, field = parse_dataset(dataset)
+        if policy_path is not None:
+            if field != "standard":  # the factor policies play standard arithmetic
+                return []
+            import torch as th
+
+            from discoverygym.agents.rl.tensor_factors import load_factor_policy
+
+            th.set_num_threads(1)  # as `load_model` does for the RL models: small nets
+            policy, payload = load_factor_policy(policy_path)
+            if (policy.config.n, policy.config.m, policy.config.p) != (n, m, p):
+                return []  # trained for one size, like ppo_tensor: no record on the others
         bound = float(best_known_rank(n, m, p, field))
         env = TensorDecompositionEnv(n, m, p, field=field, rank_bound_every_step=False)
         start = time.perf_counter()
@@ -105,6 +115,13 @@ class TensorSuite(Suite):
                                         propose=load_function(evolved, self.game))
                 player.family = "evolved"
                 compute = {k: float(v) for k, v in read_metadata(evolved).get("compute", {}).items()}
+            elif policy_path is not None:
+                from discoverygym.agents.rl.tensor_guided import GuidedSearchAgent
+
+                player = GuidedSearchAgent(
+                    policy, width=GUIDED_WIDTH, bases=GUIDED_BASES, seed=0, density=GUIDED_DENSITY
+                )
+                compute = {"train_cpu_seconds": float(payload.get("compute", {}).get("cpu_seconds", 0.0))}
             else:
                 player = FlipGraphAgent(n, m, p, field, time_budget=SEARCH_BUDGET_S, seed=0)
             result = run_episode(env, player, seed=0)
@@ -124,6 +141,13 @@ class TensorSuite(Suite):
                     "flips": float(r.flips),
                     "search_seconds": r.seconds,
                 }
+            elif policy_path is not None:
+                found = player.result
+                compute |= {
+                    "bases": float(found.bases),
+                    "states": float(found.states),
+                    "search_seconds": found.seconds,
+                }
         return [
             Record(
                 game=self.game,
@@ -136,48 +160,6 @@ class TensorSuite(Suite):
                 gap=relative_gap_pct(value, bound),
                 seconds=time.perf_counter() - start,
                 compute=compute,
-            )
-        ]
-
-    def _guided(self, agent: str, dataset: str) -> list[Record]:
-        """A shipped factor policy's search on `dataset` (no record on another size or field)."""
-        import torch as th
-
-        from discoverygym.agents.rl.tensor_factors import load_factor_policy
-        from discoverygym.agents.rl.tensor_guided import GuidedSearchAgent
-
-        n, m, p, field = parse_dataset(dataset)
-        policy, payload = load_factor_policy(shipped_factor_policies()[agent])
-        config = policy.config
-        if field != "standard" or (config.n, config.m, config.p) != (n, m, p):
-            return []
-        start = time.perf_counter()
-        threads = th.get_num_threads()
-        th.set_num_threads(1)
-        try:
-            player = GuidedSearchAgent(
-                policy, width=GUIDED_WIDTH, bases=GUIDED_BASES, seed=0, density=GUIDED_DENSITY
-            )
-            env = TensorDecompositionEnv(n, m, p, field=field, rank_bound_every_step=False)
-            result = run_episode(env, player, seed=0)
-        finally:
-            th.set_num_threads(threads)
-        rank = verify_matmul_decomposition(n, m, p, *result.final_info["decomposition"], field=field)
-        if rank != result.steps or -result.total_reward != rank:
-            raise AssertionError(f"{agent} on {dataset}: env and checker disagree on the rank")
-        found = player.result
-        bound = float(best_known_rank(n, m, p, field))
-        compute = {
-            "bases": float(found.bases),
-            "states": float(found.states),
-            "search_seconds": found.seconds,
-            "train_cpu_seconds": float(payload.get("compute", {}).get("cpu_seconds", 0.0)),
-        }
-        return [
-            Record(
-                game=self.game, dataset=dataset, agent=agent, family=player.family, metric=METRIC,
-                value=float(rank), bound=bound, gap=relative_gap_pct(float(rank), bound),
-                seconds=time.perf_counter() - start, compute=compute,
             )
         ]
 
