@@ -19,7 +19,9 @@ three values would pretend more. The per-model power law `gap = a * seconds^(-b)
 the median curve's steps with a bootstrap interval on `b` (`scaling.fit_power_law`).
 
 The reading names the model with the lowest median gap at the common budget, and the one with
-the lowest worst-seed gap, with the samples each wrote per hour and their valid fraction.
+the lowest worst-seed gap, with the samples each wrote per hour and their valid fraction. A
+second table follows the gaps on the way (a third and two thirds of the budget) and at the
+common number of samples, where a larger model's better programs per sample would show.
 """
 
 from __future__ import annotations
@@ -182,10 +184,26 @@ def summarise(runs: Sequence[EvolveRun], points: int = 200) -> tuple[list[ModelS
     return summaries, budget
 
 
-def _at_budget(summary: ModelSummary, seconds: float) -> tuple[float, float, float]:
-    """(median, min, max) over the model's seeds of the best gap at `seconds`."""
-    values = np.array([run.at(np.array([seconds]), "seconds")[0] for run in summary.runs])
+def _at_budget(summary: ModelSummary, at: float, clock: str = "seconds") -> tuple[float, float, float]:
+    """(median, min, max) over the model's seeds of the best gap at `at` on `clock`."""
+    values = np.array([run.at(np.array([at]), clock)[0] for run in summary.runs])
     return float(np.nanmedian(values)), float(np.nanmin(values)), float(np.nanmax(values))
+
+
+def _trend(summaries: Sequence[ModelSummary], budget: dict[str, float]) -> tuple[list[str], dict[str, Any]]:
+    """The gaps on the way to the budget: at a third, two thirds and all of the common wall
+    clock, and at the common number of samples (the fewest any run wrote), so a reader sees
+    whether the order of the models changes with the budget and on the samples clock."""
+    marks = [budget["seconds"] * k / 3 for k in (1, 2, 3)]
+    samples = budget["samples"]
+    head = " | ".join(f"{m / 60:.0f} min" for m in marks)
+    lines = [f"| LLM | {head} | {samples:.0f} samples |", "|---|" + "---|" * (len(marks) + 1)]
+    data: dict[str, Any] = {"minutes": [m / 60 for m in marks], "samples": samples, "models": {}}
+    for summary in summaries:
+        cells = [_at_budget(summary, m) for m in marks] + [_at_budget(summary, samples, "samples")]
+        lines.append(f"| {summary.llm} | " + " | ".join(f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in cells) + " |")
+        data["models"][summary.llm] = [{"median": m, "min": lo, "max": hi} for m, lo, hi in cells]
+    return lines, data
 
 
 def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
@@ -230,6 +248,7 @@ def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
                      f"{np.nanmedian(train):.3f} [{np.nanmin(train):.3f}, {np.nanmax(train):.3f}] "
                      f"(seed {summary.runs[0].train_gap[0]:.3f}) | {seeds} |")
     reading = _reading(rows, at)
+    trend_lines, trend = _trend(summaries, budget)
     lines = [f"# Evolved quality against LLM size: {game}", "",
              "Best gap so far (%), median over seeds with the range (min to max) in brackets, at "
              f"the common budget of {at / 60:.1f} minutes (the shortest run). Validation decides "
@@ -237,7 +256,10 @@ def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
              "a finer signal of progress. Distinct: valid programs that are neither text nor "
              "behavioural duplicates.", "",
              "| LLM | seeds | samples / hour | valid | distinct / hour | seed's gap | validation gap at budget | train gap at budget | per seed: final validation gap (samples, minutes) |",
-             "|---|---|---|---|---|---|---|---|---|", *table, "", reading, ""]
+             "|---|---|---|---|---|---|---|---|---|", *table, "", reading, "",
+             "Median [range] of the best validation gap on the way: at a third, two thirds and all "
+             "of the common wall clock, and at the common number of samples (the fewest any run "
+             "wrote; on this clock the faster model has spent less time).", "", *trend_lines, ""]
     for summary in summaries:
         if summary.law is not None:
             lines.append("- " + summary.law.describe(f"{summary.llm}, median gap against seconds"))
@@ -246,7 +268,7 @@ def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
     lines += ["", "![models](models.png)", ""]
     (out_dir / "models.md").write_text("\n".join(lines))
     result = {
-        "game": game, "budget_seconds": at, "reading": reading,
+        "game": game, "budget_seconds": at, "reading": reading, "trend": trend,
         "models": [{
             "llm": s.llm, "runs": [str(r.path) for r in s.runs], "seeds": [r.seed for r in s.runs],
             "samples_per_hour": s.samples_per_hour, "valid_fraction": s.valid_fraction,

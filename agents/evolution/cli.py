@@ -65,6 +65,13 @@ def evolve(
     seed_variants: Annotated[bool, typer.Option(help="Seed the islands with the game's equivalent "
                                                      "formulations of the seed in turn.")] = True,
     llm_temperature: Annotated[float, typer.Option(help="LLM sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="LLM nucleus sampling: keep the most likely "
+                                              "tokens up to this probability mass.")] = 0.95,
+    top_k: Annotated[Optional[int], typer.Option(help="LLM: keep the K most likely tokens (0: off; "
+                                                      "default: the backend's, 40 embedded).")] = None,
+    min_p: Annotated[Optional[float], typer.Option(help="LLM: drop tokens below P x the top "
+                                                        "token's probability (0: off; default: "
+                                                        "the backend's, 0.05 embedded).")] = None,
     max_tokens: Annotated[int, typer.Option(help="Max tokens per completion.")] = 384,
     llm_threads: Annotated[int, typer.Option(help="CPU threads of the embedded LLM.")] = 1,
     prompt_lookup: Annotated[int, typer.Option(help="Embedded LLM: draft N tokens by prompt "
@@ -151,8 +158,8 @@ def evolve(
                           operators=tuple(op.strip() for op in operators.split(",") if op.strip())),
             tune=TuneConfig(trials=tune_trials, sampler=tune_sampler) if tune else None,
             start_from=started)
-        backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens,
-                                                   temperature=llm_temperature, seed=seed),
+        backend = make_backend(llm, SamplingConfig(max_tokens=max_tokens, temperature=llm_temperature,
+                                                   top_p=top_p, top_k=top_k, min_p=min_p, seed=seed),
                                threads=llm_threads, prompt_lookup=prompt_lookup)
         evolution = make_evolution(spec, backend, run_dir, config,
                                    make_executor(executor, workers, ray_address), resume=resume)
@@ -168,6 +175,7 @@ def evolve(
         tracker = WandbTracker(run_dir, {"game": env, "llm": backend.name, "seed": seed,
                                          "database": asdict(config.database),
                                          "samples_per_prompt": samples_per_prompt,
+                                         "sampling": asdict(backend.sampling) if hasattr(backend, "sampling") else None,
                                          "sandbox": sandbox, "method": method, "tune": tune},
                                          wandb_project)
     budget = f"/{samples}" if samples else ""

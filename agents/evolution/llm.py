@@ -46,12 +46,39 @@ class LLMBackend(Protocol):
 
 @dataclass
 class SamplingConfig:
-    """Decoding parameters shared by the backends."""
+    """Decoding parameters shared by the backends.
+
+    `top_k` and `min_p` are left to the backend when None: llama-cpp-python's completions then
+    use top_k 40 and min_p 0.05, and nothing is sent to an OpenAI-compatible server (the
+    official API has neither; llama.cpp's and vLLM's servers take both when given).
+    """
 
     max_tokens: int = 384
     temperature: float = 1.0
     top_p: float = 0.95
     seed: int = 0
+    top_k: int | None = None
+    min_p: float | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.max_tokens < 1:
+            problems.append(f"max_tokens {self.max_tokens} (expected >= 1)")
+        if not self.temperature >= 0:
+            problems.append(f"temperature {self.temperature} (expected >= 0)")
+        if not 0 < self.top_p <= 1:
+            problems.append(f"top_p {self.top_p} (expected in (0, 1])")
+        if self.top_k is not None and self.top_k < 0:
+            problems.append(f"top_k {self.top_k} (expected >= 0; 0: off)")
+        if self.min_p is not None and not 0 <= self.min_p <= 1:
+            problems.append(f"min_p {self.min_p} (expected in [0, 1]; 0: off)")
+        if problems:
+            raise ValueError("bad LLM sampling settings: " + "; ".join(problems))
+
+    def truncation(self) -> dict[str, float]:
+        """The top_k / min_p settings that were given (None: the backend's own)."""
+        return {key: value for key, value in (("top_k", self.top_k), ("min_p", self.min_p))
+                if value is not None}
 
 
 class LLMError(RuntimeError):
@@ -129,7 +156,8 @@ class LlamaCppBackend:
     def _options(self) -> dict:
         self.calls += 1
         return {"max_tokens": self.sampling.max_tokens, "temperature": self.sampling.temperature,
-                "top_p": self.sampling.top_p, "seed": self.sampling.seed + self.calls}
+                "top_p": self.sampling.top_p, "seed": self.sampling.seed + self.calls,
+                **self.sampling.truncation()}
 
     def sample(self, prompt: str, n: int = 1) -> list[str]:
         out = []
@@ -227,7 +255,8 @@ class OpenAIBackend:
 
     def _common(self, n: int) -> dict:
         return {"model": self.model, "max_tokens": self.sampling.max_tokens, "n": n,
-                "temperature": self.sampling.temperature, "top_p": self.sampling.top_p}
+                "temperature": self.sampling.temperature, "top_p": self.sampling.top_p,
+                **self.sampling.truncation()}
 
 
 def count_tokens(totals: dict[str, int], response: dict) -> None:

@@ -68,6 +68,16 @@ def test_the_report_names_the_model_better_at_equal_wall_clock(tmp_path):
     assert "fast has the lowest worst seed" in result["reading"]
     assert (tmp_path / "out" / "models.png").read_bytes()[:4] == b"\x89PNG"
     assert "| fast | 3 |" in (tmp_path / "out" / "models.md").read_text()
+    # On the way: at 400 s fast has made both steps and slow none; at 20 samples (slow's
+    # total) fast has made only its first step, slow's seed 0 its only one.
+    trend = result["trend"]
+    assert trend["minutes"] == pytest.approx([200 / 60, 400 / 60, 10.0]) and trend["samples"] == 20
+    assert trend["models"]["fast"][1] == {"median": 1.2, "min": 1.2, "max": 1.2}
+    assert trend["models"]["slow"][1] == {"median": 4.0, "min": 4.0, "max": 4.0}
+    assert trend["models"]["fast"][3] == pytest.approx({"median": 1.9, "min": 1.8, "max": 2.0})
+    assert trend["models"]["slow"][3] == {"median": 4.0, "min": 0.5, "max": 4.0}
+    assert "| slow | 4.00 [4.00, 4.00] | 4.00 [4.00, 4.00] | 4.00 [0.50, 4.00] | 4.00 [0.50, 4.00] |" in (
+        tmp_path / "out" / "models.md").read_text()
 
 
 def test_runs_of_different_games_or_folders_without_a_run_are_refused(tmp_path):

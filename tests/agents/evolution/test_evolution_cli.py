@@ -110,6 +110,8 @@ def test_sigterm_ends_evolve_saved_with_exit_code_130(tmp_path, sigterm_guard):
         (["--env", "binpackin", "--samples", "1"], "did you mean binpacking"),
         (["--llm", "openai:x", "--samples", "1"], "openai:<model>@<base url>"),
         (["--run-dir", "x"], "give a budget"),
+        (["--llm", "openai:m@http://127.0.0.1:9/v1", "--min-p", "2", "--samples", "1"],
+         "bad LLM sampling settings: min_p 2.0 (expected in [0, 1]; 0: off)"),
     ],
 )
 def test_bad_input_is_explained(argv, message, tmp_path):

@@ -73,6 +73,19 @@ def test_openai_completion_mode_over_http(server, monkeypatch):
     assert request["auth"] == "Bearer sk-test" and request["max_tokens"] == 50
     assert request["prompt"] == "def priority(item, bins):\n" and request["n"] == 3
     assert backend.tokens == {"prompt": 100, "completion": 21}  # the server's `usage`
+    # top_k / min_p are not OpenAI parameters: sent only when the user gives them.
+    assert "top_k" not in request and "min_p" not in request and request["top_p"] == 0.95
+    tuned = make_backend(f"openai:tiny-coder@{server}", SamplingConfig(top_k=0, min_p=0.0, top_p=0.9))
+    tuned.sample("def priority(item, bins):\n")
+    assert {k: Handler.requests[-1][k] for k in ("top_k", "min_p", "top_p")} == {"top_k": 0, "min_p": 0.0, "top_p": 0.9}
+
+
+@pytest.mark.parametrize("bad, named", [({"top_k": -1}, "top_k -1"), ({"min_p": 1.5}, "min_p 1.5"),
+                                        ({"top_p": 0.0}, "top_p 0.0"), ({"temperature": -0.1}, "temperature -0.1"),
+                                        ({"max_tokens": 0}, "max_tokens 0")])
+def test_bad_sampling_settings_are_refused_by_name(bad, named):
+    with pytest.raises(ValueError, match=f"bad LLM sampling settings: {named}"):
+        SamplingConfig(**bad)
 
 
 def test_openai_chat_mode_extracts_code_and_retries(server):
@@ -101,6 +114,9 @@ def test_search_runs_against_the_http_backend(server, tmp_path):
                            config=evolve_worker.config(evaluate_test=False))
     records = list(read_log(tmp_path))
     assert len(records) == 4 and result.stats.valid == 4
+    # The checkpoint records the decoding settings the samples were drawn with.
+    sampling = json.loads((tmp_path / "checkpoint.json").read_text())["config"]["sampling"]
+    assert sampling == {"max_tokens": 384, "temperature": 1.0, "top_p": 0.95, "seed": 0, "top_k": None, "min_p": None}
     sent = {r["prompt"] for r in Handler.requests}
     assert all(r["prompt"] in sent for r in records)
 
