@@ -221,7 +221,7 @@ def write_report(runs: Sequence[EvolveRun], out_dir: Path) -> dict[str, Any]:
     for summary, color in zip(summaries, colors):
         for ax, clock, scale in ((axes[0], "seconds", 1 / 60), (axes[1], "samples", 1)):
             x = summary.grid[clock] * scale
-            label = f"{summary.llm} ({len(summary.runs)} seeds)"
+            label = f"{summary.llm} ({len(summary.runs)} seed{'s' if len(summary.runs) > 1 else ''})"
             ax.step(x, summary.median[clock], where="post", color=color, label=label)
             ax.fill_between(x, summary.low[clock], summary.high[clock], step="post", color=color, alpha=0.18)
     axes[0].set(xlabel="wall-clock minutes", ylabel="best validation gap (%)",
