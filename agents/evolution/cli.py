@@ -123,7 +123,12 @@ def evolve(
     from discoverygym.agents.evolution.llm import SamplingConfig, make_backend
     from discoverygym.agents.evolution.sandbox import SandboxLimits
     from discoverygym.agents.evolution.eoh import EoHConfig
-    from discoverygym.agents.evolution.search import EvolutionConfig, SeedFailure, make_evolution
+    from discoverygym.agents.evolution.search import (
+        EvolutionConfig,
+        SeedFailure,
+        make_evolution,
+        sampling_settings,
+    )
     from discoverygym.agents.evolution.tune import TuneConfig
 
     if samples is None and minutes is None:
@@ -175,7 +180,7 @@ def evolve(
         tracker = WandbTracker(run_dir, {"game": env, "llm": backend.name, "seed": seed,
                                          "database": asdict(config.database),
                                          "samples_per_prompt": samples_per_prompt,
-                                         "sampling": asdict(backend.sampling) if hasattr(backend, "sampling") else None,
+                                         "sampling": sampling_settings(backend),
                                          "sandbox": sandbox, "method": method, "tune": tune},
                                          wandb_project)
     budget = f"/{samples}" if samples else ""

@@ -79,7 +79,7 @@ class EvolutionConfig:
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 
-def _sampling(llm: LLMBackend) -> dict[str, Any] | None:
+def sampling_settings(llm: LLMBackend) -> dict[str, Any] | None:
     """The backend's decoding settings for the checkpoint (None for a backend without them)."""
     sampling = getattr(llm, "sampling", None)
     return asdict(sampling) if isinstance(sampling, SamplingConfig) else None
@@ -223,7 +223,7 @@ class Evolution:
     def _state(self) -> dict[str, Any]:
         return {"version": 1, "game": self.spec.name, "llm": self.llm.name,
                 "config": {"seed": self.config.seed, "database": asdict(self.config.database),
-                           "sampling": _sampling(self.llm),
+                           "sampling": sampling_settings(self.llm),
                            "start_from": self.config.start_from,
                            "datasets": {split: list(self._datasets(split)) for split in SPLITS}},
                 "stats": asdict(self.stats), "best": self.best, "next_id": self.next_id,
