@@ -16,15 +16,12 @@ work. The shipped <2,2,2> policy finds rank 7 in random bases, not in the standa
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from discoverygym.experiments.rl_commands import fail
-
-if TYPE_CHECKING:
-    from discoverygym.agents.rl.tensor_factors import FactorPolicyConfig
 
 app = typer.Typer(
     help="AlphaTensor's factor policy: train it on synthetic demonstrations, search with it.",
@@ -87,12 +84,20 @@ def train(
         f"--hidden {hidden} --learning-rate {learning_rate} --seed {seed}"
         + (f" --max-rank {max_rank}" if max_rank else "")
     )
-    run = start_wandb(config, command, out.parent) if wandb else None
+    run = None
+    if wandb:
+        from dataclasses import asdict
+
+        from discoverygym.agents.rl.tracking import WandbSettings, start_run
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        run = start_run(WandbSettings(), {**asdict(config), "reproduce": command}, out.parent,
+                        job_type="train-factor-policy")
 
     def on_step(step: int, loss: float) -> None:
         progress.update(task, completed=step, loss=f"{loss:.3f}")
         if run is not None:
-            run.log({"loss": loss, "demonstrations": step * batch_size}, step=step)
+            run.log({"global_step": step, "loss": loss, "demonstrations": step * batch_size}, step=step)
 
     with Progress(
         TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
@@ -114,24 +119,6 @@ def train(
     )
     if interrupted:
         raise typer.Exit(130)
-
-
-def start_wandb(config: FactorPolicyConfig, command: str, folder: Path) -> Any:
-    """The W&B run of a training (job type ``train-factor-policy``; files under WANDB_DIR, else
-    next to the policy; offline unless logged in)."""
-    import os
-    from dataclasses import asdict
-
-    import wandb
-
-    from discoverygym.agents.tracking import wandb_mode
-
-    folder.mkdir(parents=True, exist_ok=True)
-    return wandb.init(
-        project="discoverygym", job_type="train-factor-policy", mode=wandb_mode(),
-        config={**asdict(config), "reproduce": command},
-        dir=os.environ.get("WANDB_DIR") or str(folder),
-    )
 
 
 def plot_loss_curve(history: list[tuple[int, float]], out: Path, title: str) -> Path:

@@ -44,8 +44,9 @@ class WandbSettings:
         return cls(**data)
 
 
-def start_run(settings: WandbSettings, config: dict[str, Any], run_dir: Path) -> Any:
-    """Start the W&B run of a training run (files under WANDB_DIR, else `run_dir`)."""
+def start_run(settings: WandbSettings, config: dict[str, Any], run_dir: Path, job_type: str = "train") -> Any:
+    """Start the W&B run of a training run (files under WANDB_DIR, else `run_dir`); metrics are
+    plotted against the logged ``global_step``."""
     import wandb
 
     run = wandb.init(
@@ -57,7 +58,7 @@ def start_run(settings: WandbSettings, config: dict[str, Any], run_dir: Path) ->
         config=config,
         mode=wandb_mode(settings.mode),
         dir=os.environ.get("WANDB_DIR") or str(run_dir),
-        job_type="train",
+        job_type=job_type,
         reinit="finish_previous",
     )
     run.define_metric(STEP_METRIC)

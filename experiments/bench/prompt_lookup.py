@@ -17,6 +17,10 @@ import argparse
 import json
 import statistics
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from discoverygym.agents.evolution.database import Prompt
 
 BETTER = '''def priority(item: float, bins: np.ndarray) -> np.ndarray:
     max_bin_cap = max(bins)
@@ -28,9 +32,9 @@ BETTER = '''def priority(item: float, bins: np.ndarray) -> np.ndarray:
 '''
 
 
-def funsearch_prompt(game: str = "binpacking") -> str:
-    """A two-version FunSearch prompt as the search builds it: the seed, then a better program
-    (for bin packing FunSearch's published Weibull heuristic; else the seed's first variant)."""
+def prompt_of(programs: list[str], game: str = "binpacking") -> Prompt:
+    """The FunSearch prompt the search builds from `programs`, worst first (scores -4, -3, ...):
+    they become versions v0, v1, ... and the prompt asks for the next one."""
     from discoverygym.agents.evolution import code
     from discoverygym.agents.evolution.database import DatabaseConfig, Program, ProgramDatabase
     from discoverygym.agents.evolution.games import get_game
@@ -38,10 +42,19 @@ def funsearch_prompt(game: str = "binpacking") -> str:
     spec = get_game(game)
     database = ProgramDatabase(DatabaseConfig(num_islands=1, cluster_sampling_temperature_init=100),
                                spec.preamble, spec.function_name, docstring=code.docstring(spec.seed))
+    for rank, source in enumerate(programs):
+        database.register(Program(source, -4.0 + rank, {"a": -4.0 + rank}), 0)
+    return database.prompt(0)
+
+
+def funsearch_prompt(game: str = "binpacking") -> str:
+    """A two-version FunSearch prompt as the search builds it: the seed, then a better program
+    (for bin packing FunSearch's published Weibull heuristic; else the seed's first variant)."""
+    from discoverygym.agents.evolution.games import get_game
+
+    spec = get_game(game)
     better = BETTER if game == "binpacking" else (spec.seed_variants or (spec.seed,))[0]
-    database.register(Program(spec.seed, -4.0, {"a": -4.0}), 0)
-    database.register(Program(better, -3.0, {"a": -3.0}), 0)
-    return database.prompt(0).text
+    return prompt_of([spec.seed, better], game).text
 
 
 def measure(model: str = "qwen2.5-coder-0.5b", pairs: int = 3, max_tokens: int = 128,

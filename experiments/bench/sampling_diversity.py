@@ -36,19 +36,13 @@ SETTINGS: dict[str, dict[str, float]] = {
 
 def prompts() -> dict[str, tuple[str, str]]:
     """name -> (prompt text, header) for the seed-only and the two-version bin packing prompt."""
-    from discoverygym.agents.evolution import code
-    from discoverygym.agents.evolution.database import DatabaseConfig, Program, ProgramDatabase
     from discoverygym.agents.evolution.games import get_game
-    from discoverygym.experiments.bench.prompt_lookup import BETTER
+    from discoverygym.experiments.bench.prompt_lookup import BETTER, prompt_of
 
-    spec = get_game("binpacking")
+    seed = get_game("binpacking").seed
     out = {}
-    for name, programs in (("seed only", [spec.seed]), ("seed + FunSearch's", [spec.seed, BETTER])):
-        database = ProgramDatabase(DatabaseConfig(num_islands=1, cluster_sampling_temperature_init=100),
-                                   spec.preamble, spec.function_name, docstring=code.docstring(spec.seed))
-        for rank, source in enumerate(programs):
-            database.register(Program(source, -4.0 + rank, {"a": -4.0 + rank}), 0)
-        prompt = database.prompt(0)
+    for name, programs in (("seed only", [seed]), ("seed + FunSearch's", [seed, BETTER])):
+        prompt = prompt_of(programs)
         out[name] = (prompt.text, prompt.header)
     return out
 
