@@ -16,10 +16,11 @@ from discoverygym.agents.records import Record  # noqa: E402
 FAMILY_COLORS = {"heuristic": "#4C72B0", "rl": "#DD8452", "evolved": "#55A868", "limit": "#8C8C8C"}
 
 
-def bar_chart(records: list[Record], title: str, path: Path) -> Path:
+def bar_chart(records: list[Record], title: str, path: Path, *, log: bool = False) -> Path:
     """Grouped bars: one group per dataset, one bar per agent (coloured by family).
 
-    Plots the gap to the bound in percent where records have one, else the raw value.
+    Plots the gap to the bound in percent where records have one, else the raw value (on a
+    log axis with `log=True`).
     """
     use_gap = all(r.gap is not None for r in records)
     datasets = list(dict.fromkeys(r.dataset for r in records))
@@ -47,7 +48,10 @@ def bar_chart(records: list[Record], title: str, path: Path) -> Path:
     ax.set_ylabel("gap to bound (%)" if use_gap else metric)
     ax.set_xticks(x, datasets, rotation=20)
     ax.set_title(title)
-    ax.axhline(0.0, color="black", linewidth=0.8)
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.axhline(0.0, color="black", linewidth=0.8)
     ax.legend(fontsize=7, ncol=min(len(agents), 6), frameon=False, loc="upper left", bbox_to_anchor=(0, -0.18))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -7,6 +7,8 @@ Public entry points:
 - `run_evolution(game, llm, run_dir, samples=, minutes=, resume=)` -> `EvolutionResult`
 - `load_agent(path)` / `load_function(path)`: an exported evolved program as an agent (a user's
   file is served from the sandbox; only shipped programs with their recorded SHA-256 run here).
+- `proposals.SandboxedFlipGraphAgent`: an evolved tensor proposal rule, whose search runs in
+  the sandbox with a budget of attempts; this process verifies and replays the scheme.
 """
 
 from discoverygym.agents.evolution.database import DatabaseConfig, ProgramDatabase

@@ -9,8 +9,8 @@ shipped inside the package (`experiments/models/`) whose source matches the SHA-
 when they were shipped (`"source_sha256"` in `<stem>.summary.json`, written by `ship_program`)
 run in-process. Any other file is loaded into a persistent sandboxed child
 (`served.SandboxedFunction`) that answers the function's calls; the game's agent then plays
-through it. Tensor programs (whose calls take the walk's whole state) are not served: score
-them with `evaluate_program` instead.
+through it. Tensor programs (whose calls take the walk's whole state) are not served: they
+are played in the sandbox, shipped or not, by `proposals.SandboxedFlipGraphAgent`.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def load_function(path: Path, game: str | None = None) -> Callable:
     if not is_trusted(path):
         if game == "tensor":
             raise ValueError(f"{path}: a tensor program from outside the package is not run "
-                             "in-process; score it with evaluate_program (sandboxed) instead")
+                             "in-process; play it with proposals.SandboxedFlipGraphAgent "
+                             "(`discoverygym evaluate --game tensor --agent PROGRAM.py`)")
         from discoverygym.agents.evolution.served import SandboxedFunction
 
         source = ast.unparse(code.function_node(path.read_text(), name))

@@ -61,6 +61,7 @@ class EvalResult:
     seconds: float = 0.0
     split: str = "validation"
     sandbox: dict = field(default_factory=dict)
+    decisions: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "score": self.score, "scores": self.scores, "error": self.error,
@@ -134,11 +135,14 @@ def evaluate_program(
     limits: SandboxLimits | None = None,
     datasets: tuple[str, ...] | None = None,
     static_check: bool = True,
+    keep_decisions: bool = False,
 ) -> EvalResult:
     """Score `source` (one function definition, the game's function) on `split` in the sandbox.
 
     `datasets` overrides the split's dataset names (e.g. a smaller training set).
     `static_check=False` skips the AST allow-list (tests use it to probe the runtime layers).
+    `keep_decisions=True` returns the verified decisions too (a tensor walk's scheme, to be
+    replayed; off by default: a bin packing run's assignments are large).
     """
     spec = get_game(game)
     limits = limits or SandboxLimits()
@@ -194,11 +198,11 @@ def evaluate_program(
     if problem == "oversize":
         return failed(f"result over {MAX_RESULT_BYTES} bytes: child killed",
                       {"mode": mode, **isolation.layers_of(mode, {})})
-    return _verify(game, data, out, process.returncode, mode, start, split)
+    return _verify(game, data, out, process.returncode, mode, start, split, keep_decisions)
 
 
 def _verify(game: str, data: Any, out: bytes, returncode: int, mode: str, start: float,
-            split: str) -> EvalResult:
+            split: str, keep_decisions: bool = False) -> EvalResult:
     """Parse the child's line strictly and score its decisions with the game's checker."""
     from discoverygym.agents.evolution.scorers import DecisionError
 
@@ -241,7 +245,8 @@ def _verify(game: str, data: Any, out: bytes, returncode: int, mode: str, start:
         return result(False, error=f"decisions rejected: {str(error)[:MAX_ERROR_CHARS]}")
     if not math.isfinite(score):
         return result(False, error=f"score is not finite: {score}")
-    return result(True, score=float(score), scores=scores)
+    return result(True, score=float(score), scores=scores,
+                  decisions=message["decisions"] if keep_decisions else None)
 
 
 def sandbox_check(game: str = "binpacking") -> dict[str, bool]:

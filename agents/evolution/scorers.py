@@ -235,12 +235,13 @@ def tensor_prepare(names: tuple[str, ...]) -> list[tuple[str, Any]]:
 
 def tensor_decide(fn: Callable, data: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
     """One walk per dataset entry: its best scheme and the candidate flips it used."""
-    from discoverygym.agents.heuristics.tensor_search import flip_graph_search
+    from discoverygym.agents.heuristics.tensor_search import DRAW_LIMIT, flip_graph_search
 
     decisions = {}
     for name, (n, m, p, field, seed, attempts, target) in data:
         result = flip_graph_search(n, m, p, field, time_budget=None, attempt_budget=attempts,
-                                   target_rank=target, seed=seed, propose=fn)
+                                   target_rank=target, seed=seed, propose=fn,
+                                   draw_limit=DRAW_LIMIT)
         u, v, w = result.decomposition
         decisions[name] = {"u": u.tolist(), "v": v.tolist(), "w": w.tolist(),
                            "attempts": min(int(result.candidates), attempts)}

@@ -157,7 +157,8 @@ class KnownSchemeAgent(SchemeAgent):
 
 class FlipGraphAgent(SchemeAgent):
     """Flip-graph search (Kauers & Moosbauer 2022; `flip_graph_search`) for `time_budget`
-    seconds or until `target_rank` (default: the best-known rank), then replays the scheme.
+    seconds, `attempt_budget` candidate flips (with `time_budget=None`: the same scheme on any
+    machine) or until `target_rank` (default: the best-known rank), then replays the scheme.
 
     The search runs on the first `act` of the first episode; later episodes replay the cached
     scheme (`result` holds the search's statistics). `propose` is the evolvable proposal
@@ -174,13 +175,15 @@ class FlipGraphAgent(SchemeAgent):
         field: Field = "standard",
         coefficients: Sequence[int] | None = None,
         *,
-        time_budget: float = 20.0,
+        time_budget: float | None = 20.0,
         target_rank: int | None = None,
         seed: int = 0,
         propose: ProposeFn = uniform_flip,
+        attempt_budget: int | None = None,
     ) -> None:
         super().__init__(n, m, p, field, coefficients)
         self.time_budget = time_budget
+        self.attempt_budget = attempt_budget
         self.target_rank = target_rank
         self.seed = seed
         self.propose = propose
@@ -202,5 +205,6 @@ class FlipGraphAgent(SchemeAgent):
             target_rank=target,
             seed=self.seed,
             propose=self.propose,
+            attempt_budget=self.attempt_budget,
         )
         return self.result.decomposition

@@ -27,6 +27,12 @@ flip this time); the search calls it once per candidate. `uniform_flip` (the def
 samples a uniformly random term, mode and partner, as Kauers & Moosbauer do. An evolved
 version may read everything in `WalkState`. `score_proposal(propose, ...)` is the fitness
 an evolution loop maximises.
+
+One call is one attempt of the budget, so a routine that loops until it finds a flip must not
+loop forever: on a scheme with no shared factor (Strassen's <2,2,2> is one) it never would
+return. With `draw_limit=N` the walk hands the routine a `DrawLimitedRandom` (the same random
+stream) that stops a call after N draws; the attempt then counts as None. A routine that loops
+without drawing is stopped only by the sandbox's wall-clock limit.
 """
 
 from __future__ import annotations
@@ -49,6 +55,41 @@ from discoverygym.envs.tensor.tensors import (
 )
 
 Vector = object  # int bit mask (mod2) or tuple[int, ...] (standard)
+
+DRAW_LIMIT = 1000
+"""Random draws one call of an evolved proposal routine may make (`draw_limit`): generous for a
+rule that samples a few candidates and scores them, and a bound on one that redraws forever."""
+
+
+class ProposalOverdrawn(BaseException):
+    """Raised inside a proposal call that drew more than its `draw_limit` random numbers.
+
+    A BaseException, so that a routine's own ``except Exception`` does not swallow it."""
+
+
+_RANDOM, _GETRANDBITS = random.Random.random, random.Random.getrandbits
+
+
+class DrawLimitedRandom(random.Random):
+    """`random.Random` with the same stream that raises `ProposalOverdrawn` once `left` draws
+    are spent (the walk sets `left` for each proposal call, `UNLIMITED` otherwise). Every
+    method (randrange, choice, sample, shuffle, uniform, ...) draws through `random` or
+    `getrandbits`, so both are counted."""
+
+    UNLIMITED = 1 << 62
+    left = UNLIMITED
+
+    def random(self, _draw=_RANDOM) -> float:
+        self.left -= 1
+        if self.left < 0:
+            raise ProposalOverdrawn
+        return _draw(self)
+
+    def getrandbits(self, k: int, /, _draw=_GETRANDBITS) -> int:
+        self.left -= 1
+        if self.left < 0:
+            raise ProposalOverdrawn
+        return _draw(self, k)
 
 
 class Flip(NamedTuple):
@@ -183,12 +224,16 @@ class FlipGraphWalk:
         propose: ProposeFn = uniform_flip,
         plateau: int = 20_000,
         start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        draw_limit: int | None = None,
     ) -> None:
         self.size = check_size(n, m, p)
         self.field = check_field(field)
         n, m, p = self.size
         self.dims = (n * m, m * p, p * n)
-        self.rng = random.Random(seed)
+        if draw_limit is not None and draw_limit < 1:
+            raise ValueError(f"draw_limit must be >= 1 random draw per proposal, got {draw_limit}")
+        self.draw_limit = draw_limit
+        self.rng = random.Random(seed) if draw_limit is None else DrawLimitedRandom(seed)
         self.propose = propose
         self.plateau = plateau
         self.ar = _Mod2() if field == "mod2" else _Integers(max_coeff)
@@ -257,7 +302,16 @@ class FlipGraphWalk:
         self.candidates += 1
         s = self.state
         s.flips_since_improvement += 1
-        flip = self.propose(s, self.rng)
+        if self.draw_limit is None:
+            flip = self.propose(s, self.rng)
+        else:
+            self.rng.left = self.draw_limit
+            try:
+                flip = self.propose(s, self.rng)
+            except ProposalOverdrawn:
+                flip = None
+            finally:
+                self.rng.left = DrawLimitedRandom.UNLIMITED
         if flip is None:
             return False
         i, j, mode, lam = flip
@@ -391,6 +445,7 @@ def flip_graph_search(
     lift: bool = True,
     max_coeff: int = 1,
     lift_every: int = 20_000,
+    draw_limit: int | None = None,
 ) -> SearchResult:
     """Random walks on the flip graph of <n,m,p> until `target_rank`, `time_budget` seconds or
     `attempt_budget` candidate flips in all (exactly; None: no such limit).
@@ -407,6 +462,8 @@ def flip_graph_search(
     candidates while the walk stays below the best lifted rank; `lift=False` walks over the
     integers directly with |coefficients| <= `max_coeff` (slower to converge). Returns the
     lowest-rank scheme found, verified exactly (over GF(2) for "mod2", over Z for "standard").
+    `draw_limit`: random draws one `propose` call may make (see the module docstring; None: no
+    limit, for trusted routines).
     """
     check_field(field)
     if time_budget is None and attempt_budget is None and target_rank is None:
@@ -432,7 +489,8 @@ def flip_graph_search(
     while True:
         walks += 1
         walk = FlipGraphWalk(
-            n, m, p, walk_field, max_coeff=max_coeff, seed=rng.randrange(2**63), propose=propose
+            n, m, p, walk_field, max_coeff=max_coeff, seed=rng.randrange(2**63), propose=propose,
+            draw_limit=draw_limit,
         )
         walk_best = walk.rank
         since_best = since_lift = 0

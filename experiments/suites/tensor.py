@@ -13,8 +13,9 @@ Agents, one episode each (seed 0) in `discoverygym/TensorDecomposition-v0`:
 * ``naive``: the n*m*p schoolbook products;
 * ``random``: uniformly random moves (mean over 5 episodes, seeds 0..4);
 * ``search``: the flip-graph search (`flip_graph_search`, seed 0) for at most
-  `SEARCH_BUDGET_S` seconds, stopping at the best-known rank; the scheme is replayed through
-  the env. ``compute`` holds its candidates, flips and search seconds;
+  `SEARCH_ATTEMPTS` candidate flips (a budget of work: the same scheme on any machine),
+  stopping at the best-known rank; the scheme is replayed through the env. ``compute`` holds
+  its candidates, flips and search seconds;
 * ``limit``: replays the best shipped decomposition (AlphaTensor; family ``limit``);
 * ``guided_tensor_<size>``: a shipped factor policy (`experiments/models/guided_tensor_*.pt`,
   trained on synthetic demonstrations by ``discoverygym tensor-policy train``) guiding a beam
@@ -23,15 +24,22 @@ Agents, one episode each (seed 0) in `discoverygym/TensorDecomposition-v0`:
   machine), on its own size only (family ``rl``); the scheme is replayed through the env.
   ``compute`` holds the bases searched, states expanded, search seconds and the policy's
   training CPU seconds;
-* ``evolved:<stem>``: a shipped evolved proposal rule (`experiments/models/evolved_tensor_*.py`)
-  driving the same flip-graph search with the same budget and seed as ``search`` (family
-  ``evolved``; its ``compute`` adds the LLM samples and seconds that produced it).
+* ``evolved:<stem>`` or a program's ``.py``: an evolved proposal rule (shipped as
+  `experiments/models/evolved_tensor_*.py`) driving the same flip-graph search with the same
+  budget, seed and target as ``search``, in the sandbox (`SandboxedFlipGraphAgent`: shipped
+  or not, the rule is untrusted there, and a rule that never returns is cut); family
+  ``evolved``. ``compute`` holds the candidates used and the sandboxed search's seconds, plus
+  the LLM samples and seconds that produced the rule.
 Every decomposition an episode returns is checked again with `verify_matmul_decomposition`.
+
+Figure: the flip attempts of ``search`` and the evolved rules per size, on a log axis
+(``tensor_attempts.png``): their ranks mostly tie at the best-known rank, their work does not.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +60,7 @@ from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
 from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, shipped_agents
 
 AGENTS = ["naive", "random", "search", "limit"]
-SEARCH_BUDGET_S = 60.0
+SEARCH_ATTEMPTS = 20_000_000
 GUIDED_WIDTH = 1024
 GUIDED_DENSITY = 0.1
 GUIDED_BASES = 100
@@ -77,7 +85,9 @@ class TensorSuite(Suite):
             return []
         if rl is not None:
             return rl
-        evolved = shipped_agents(self.game).get(agent) if agent.startswith("evolved:") else None
+        evolved = (Path(agent) if agent.endswith(".py")
+                   else shipped_agents(self.game).get(agent) if agent.startswith("evolved:")
+                   else None)
         policy_path = shipped_factor_policies().get(agent)
         if agent not in AGENTS and evolved is None and policy_path is None:
             raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(self.agent_names())}")
@@ -109,11 +119,11 @@ class TensorSuite(Suite):
             elif agent == "limit":
                 player = KnownSchemeAgent(n, m, p, field)
             elif evolved is not None:
-                from discoverygym.agents.evolution.export import load_function, read_metadata
+                from discoverygym.agents.evolution.export import read_metadata
+                from discoverygym.agents.evolution.proposals import SandboxedFlipGraphAgent
 
-                player = FlipGraphAgent(n, m, p, field, time_budget=SEARCH_BUDGET_S, seed=0,
-                                        propose=load_function(evolved, self.game))
-                player.family = "evolved"
+                player = SandboxedFlipGraphAgent.from_program(
+                    evolved, n, m, p, field, attempts=SEARCH_ATTEMPTS, seed=0, name=agent)
                 compute = {k: float(v) for k, v in read_metadata(evolved).get("compute", {}).items()}
             elif policy_path is not None:
                 from discoverygym.agents.rl.tensor_guided import GuidedSearchAgent
@@ -123,7 +133,8 @@ class TensorSuite(Suite):
                 )
                 compute = {"train_cpu_seconds": float(payload.get("compute", {}).get("cpu_seconds", 0.0))}
             else:
-                player = FlipGraphAgent(n, m, p, field, time_budget=SEARCH_BUDGET_S, seed=0)
+                player = FlipGraphAgent(n, m, p, field, time_budget=None,
+                                        attempt_budget=SEARCH_ATTEMPTS, seed=0)
             result = run_episode(env, player, seed=0)
             info = result.final_info
             if "decomposition" not in info:
@@ -134,13 +145,17 @@ class TensorSuite(Suite):
             if rank != result.steps or -result.total_reward != rank:
                 raise AssertionError(f"{agent} on {dataset}: env and checker disagree on the rank")
             value, family = float(rank), player.family
-            if agent == "search" or evolved is not None:
+            if agent == "search":
                 r = player.result
                 compute |= {
                     "candidates": float(r.candidates),
                     "flips": float(r.flips),
                     "search_seconds": r.seconds,
                 }
+            elif evolved is not None:
+                searched = player.result
+                compute |= {"candidates": float(searched.attempts),
+                            "search_seconds": searched.seconds}
             elif policy_path is not None:
                 found = player.result
                 compute |= {
@@ -162,6 +177,24 @@ class TensorSuite(Suite):
                 compute=compute,
             )
         ]
+
+    def figures(self, records: list[Record], out_dir: Path) -> list[Path]:
+        """The flip attempts each search used (log scale): where the ranks tie at the
+        best-known rank, the seed's uniform proposal and an evolved rule differ in the work."""
+        from discoverygym.experiments.plots import bar_chart
+
+        searched = attempts_records(records)
+        if not searched:
+            return []
+        title = "tensor: flip attempts used, log scale\n(each search stops at the best-known rank)"
+        return [bar_chart(searched, title, out_dir / "tensor_attempts.png", log=True)]
+
+
+def attempts_records(records: list[Record]) -> list[Record]:
+    """The tensor records of the flip-graph searches (``search`` and the evolved rules), with
+    the candidate flips they used as the value: the work behind the rank they reached."""
+    return [replace(r, metric="flip attempts", value=r.compute["candidates"], bound=None, gap=None)
+            for r in records if r.game == "tensor" and "candidates" in r.compute]
 
 
 def shipped_factor_policies() -> dict[str, Path]:

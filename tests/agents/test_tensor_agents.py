@@ -18,8 +18,10 @@ from discoverygym.agents.heuristics.tensor import (
 )
 from discoverygym.agents.heuristics.tensor_lift import lift_mod2
 from discoverygym.agents.heuristics.tensor_search import (
+    DRAW_LIMIT,
     Flip,
     FlipGraphWalk,
+    ProposalOverdrawn,
     flip_graph_search,
     naive_decomposition,
     uniform_flip,
@@ -154,3 +156,37 @@ def test_score_proposal_prefers_lower_rank() -> None:
     good = score_proposal(uniform_flip, 2, 2, 2, time_budget=2.0, seeds=(0, 1))
     bad = score_proposal(lambda state, rng: None, 2, 2, 2, time_budget=0.05, seeds=(0,))
     assert -8.0 < good <= -7.0 and bad <= -8.0
+
+
+def test_a_draw_limit_keeps_the_random_stream_and_cuts_a_rule_that_never_returns() -> None:
+    """`draw_limit` changes nothing for a rule within it (same scheme, same counts), and a rule
+    that redraws forever
+    returns after the limit on a rank-7 <2,2,2> scheme, the attempt counted as no flip."""
+    for field in ("mod2", "standard"):
+        free = flip_graph_search(2, 3, 3, field, time_budget=None, attempt_budget=30_000, seed=5)
+        limited = flip_graph_search(2, 3, 3, field, time_budget=None, attempt_budget=30_000,
+                                    seed=5, draw_limit=DRAW_LIMIT)
+        assert (free.rank, free.candidates, free.flips) == (limited.rank, limited.candidates,
+                                                           limited.flips)
+        assert all(np.array_equal(a, b) for a, b in zip(free.decomposition, limited.decomposition))
+
+    draws = []
+
+    def redraw_forever(state, rng):
+        while True:
+            draws.append(rng.randrange(len(state.ids)))
+            try:  # a rule's own `except Exception` does not swallow the cut
+                rng.choice(state.ids)
+            except Exception:
+                pass
+
+    strassen = known_decomposition(2, 2, 2, "mod2")
+    walk = FlipGraphWalk(2, 2, 2, "mod2", seed=0, propose=redraw_forever, draw_limit=50,
+                         start=strassen)
+    assert [walk.step() for _ in range(3)] == [False] * 3
+    assert walk.candidates == 3 and walk.flips == 0 and walk.rank == 7
+    assert 3 <= len(draws) <= 3 * 50  # every call stopped within its 50 draws
+    walk.plus_transition()  # the walk's own draws are not limited between calls
+    with pytest.raises(ValueError, match="draw_limit must be >= 1"):
+        FlipGraphWalk(2, 2, 2, "mod2", draw_limit=0)
+    assert issubclass(ProposalOverdrawn, BaseException) and not issubclass(ProposalOverdrawn, Exception)

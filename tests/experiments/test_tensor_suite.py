@@ -59,29 +59,52 @@ def test_the_shipped_rl_model_plays_its_own_size_only() -> None:
     assert SUITE.evaluate("ppo_tensor", "2x2x3") == []
 
 
-def test_a_shipped_evolved_proposal_drives_the_search_and_is_checked(tmp_path, monkeypatch):
-    """`evolved:<stem>` plays the flip-graph search with the program's `propose`."""
-    import random
-
-    from discoverygym.agents.evolution import export
-    from discoverygym.agents.heuristics.tensor_search import uniform_flip
+def test_a_shipped_evolved_proposal_drives_the_search_in_the_sandbox(tmp_path, monkeypatch):
+    """`evolved:<stem>` runs the flip-graph search with the program's `propose` in the sandbox,
+    with the budget, seed and target of `search`: the game's seed rule (uniform flips) finds the
+    same scheme after the same number of candidates as `search`, checked and replayed."""
+    from discoverygym.agents.evolution.export import write_program
+    from discoverygym.agents.evolution.games import TENSOR
     from discoverygym.experiments.suites import tensor as suite_module
 
-    calls = []
-
-    def propose(state, rng: random.Random):
-        calls.append(1)
-        return uniform_flip(state, rng)
-
-    program = tmp_path / "evolved_tensor_test.py"
-    program.write_text('# metadata: {"game": "tensor", "compute": {"llm_samples": 3}}\n')
+    program = write_program(tmp_path / "evolved_tensor_test.py", TENSOR.seed, "tensor",
+                            {"compute": {"llm_samples": 3}})
     monkeypatch.setattr(suite_module, "shipped_agents", lambda game: {"evolved:evolved_tensor_test": program})
-    monkeypatch.setattr(export, "load_function", lambda path, game=None: propose)
     suite = suite_module.TensorSuite()
     assert "evolved:evolved_tensor_test" in suite.agent_names()
-    (record,) = suite.evaluate("evolved:evolved_tensor_test", "2x2x2-mod2")
-    assert record.family == "evolved" and record.value == 7.0 and calls
-    assert record.compute["llm_samples"] == 3.0 and record.compute["candidates"] > 0
+    (record,) = suite.evaluate("evolved:evolved_tensor_test", "2x2x3-mod2")
+    (search,) = suite.evaluate("search", "2x2x3-mod2")
+    assert record.family == "evolved" and record.value == search.value == 11.0
+    assert record.compute["candidates"] == search.compute["candidates"] > 0
+    assert record.compute["llm_samples"] == 3.0
+    (from_file,) = suite.evaluate(str(program), "2x2x2")  # any program file, by its path
+    assert (from_file.agent, from_file.value, from_file.family) == (str(program), 7.0, "evolved")
+
+
+def test_an_evolved_rule_that_never_returns_is_cut_or_fails_with_its_name(tmp_path):
+    """A rule that redraws forever still finishes its budget (each call is cut after
+    DRAW_LIMIT draws and counts as no flip); one that loops without drawing fails at the
+    sandbox's wall-clock limit, with an error naming the program and the size."""
+    from discoverygym.agents.evolution.proposals import SandboxedFlipGraphAgent
+
+    redraw = tmp_path / "redraw.py"
+    redraw.write_text("def propose(state, rng):\n    while True:\n        rng.random()\n")
+    agent = SandboxedFlipGraphAgent.from_program(redraw, 2, 2, 2, "mod2", attempts=300)
+    u, _, _ = agent.scheme()
+    assert u.shape[1] == 8 and agent.result.attempts == 300 and agent.result.rank == 8
+
+    spin = tmp_path / "spin.py"
+    spin.write_text("def propose(state, rng):\n    while True:\n        pass\n")
+    agent = SandboxedFlipGraphAgent.from_program(spin, 2, 2, 2, "mod2", attempts=100,
+                                                 timeout_s=3.0)
+    with pytest.raises(ValueError, match=r"evolved:spin on <2,2,2> \(mod2\): timeout"):
+        agent.scheme()
+    with pytest.raises(ValueError, match="attempts must be >= 1"):
+        SandboxedFlipGraphAgent.from_program(redraw, 2, 2, 2, attempts=0)
+    other = tmp_path / "other.py"
+    other.write_text("def priority(item, bins):\n    return bins\n")
+    with pytest.raises(ValueError, match=r"other\.py: expected .*propose"):
+        SandboxedFlipGraphAgent.from_program(other, 2, 2, 2, attempts=10)
 
 
 def test_a_shipped_factor_policy_plays_its_own_size_and_falls_back_to_naive(tmp_path, monkeypatch):
@@ -127,3 +150,23 @@ def test_the_shipped_factor_policy_reaches_strassens_rank_in_random_bases() -> N
     assert agent.result.rank == 7 and result.steps == 7
     assert verify_matmul_decomposition(2, 2, 2, *result.final_info["decomposition"]) == 7
     assert agent.result.basis > 0  # the standard basis alone finds rank 8 only
+
+
+def test_the_attempts_figure_shows_the_searches_only(tmp_path) -> None:
+    """The report's tensor figure plots the candidate flips of the searches (log scale), and is
+    left out when no search played."""
+    from discoverygym.agents.records import Record
+    from discoverygym.experiments.suites.tensor import attempts_records
+
+    def record(agent, family, compute):
+        return Record("tensor", "3x3x3", agent, family, "rank", 23.0, 23.0, 0.0, compute=compute)
+
+    records = [record("search", "heuristic", {"candidates": 8_605_000.0}),
+               record("evolved:x", "evolved", {"candidates": 32_000.0, "llm_samples": 118.0}),
+               record("naive", "heuristic", {})]
+    searched = attempts_records(records)
+    assert [(r.agent, r.value, r.gap) for r in searched] == [("search", 8_605_000.0, None),
+                                                             ("evolved:x", 32_000.0, None)]
+    (figure,) = SUITE.figures(records, tmp_path)
+    assert figure.name == "tensor_attempts.png" and figure.stat().st_size > 1000
+    assert SUITE.figures(records[2:], tmp_path) == []

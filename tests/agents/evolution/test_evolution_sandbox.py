@@ -138,6 +138,10 @@ def test_tensor_proposal_in_the_sandbox():
     garbage = evaluate_program("def propose(state, rng):\n    return 42\n", "tensor", "train",
                                datasets=data)
     assert not garbage.ok and garbage.error
+    assert seed.decisions is None  # kept only when asked: the verified scheme, to replay
+    kept = evaluate_program(get_game("tensor").seed, "tensor", "train", datasets=data,
+                            keep_decisions=True)
+    assert kept.score == seed.score and len(kept.decisions[data[0]]["u"][0]) == 11
 
 
 # ----------------------------------------------------------------------------- OS isolation
@@ -280,7 +284,7 @@ def test_tensor_user_programs_are_refused_in_process(tmp_path):
     from discoverygym.agents.evolution.export import load_function, write_program
 
     path = write_program(tmp_path / "t.py", get_game("tensor").seed, "tensor", {"scores": {}})
-    with pytest.raises(ValueError, match="evaluate_program"):
+    with pytest.raises(ValueError, match="SandboxedFlipGraphAgent"):
         load_function(path)
 
 
