@@ -35,6 +35,15 @@ def function_node(source: str, name: str | None = None) -> ast.FunctionDef:
     return functions[-1]
 
 
+def function_source(source: str, name: str | None = None) -> str:
+    """The text of function `name` (see `function_node`) as written in `source`, after blank
+    lines that keep its line numbers: an error the sandbox reports names the file's line."""
+    node = function_node(source, name)
+    start = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+    lines = source.splitlines()[start - 1:node.end_lineno]
+    return "\n" * (start - 1) + "\n".join(lines) + "\n"
+
+
 def docstring(source: str) -> str | None:
     """The docstring of the function in `source` (None when it has none)."""
     return ast.get_docstring(function_node(source), clean=False)

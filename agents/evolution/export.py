@@ -103,7 +103,7 @@ def load_function(path: Path, game: str | None = None) -> Callable:
                              "(`discoverygym evaluate --game tensor --agent PROGRAM.py`)")
         from discoverygym.agents.evolution.served import SandboxedFunction
 
-        source = ast.unparse(code.function_node(path.read_text(), name))
+        source = code.function_source(path.read_text(), name)
         return SandboxedFunction(source, game, name=str(path))
     namespace: dict[str, Any] = {"__name__": f"evolved_{path.stem}"}
     exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - shipped, hash checked

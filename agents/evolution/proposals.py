@@ -17,7 +17,6 @@ the agent fails with a ValueError naming the program and the size.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +78,7 @@ class SandboxedFlipGraphAgent(SchemeAgent):
         defines `propose`; ValueError naming the file when it has no such function."""
         path = Path(path)
         try:
-            source = ast.unparse(code.function_node(path.read_text(), "propose"))
+            source = code.function_source(path.read_text(), "propose")
         except code.ProgramError as error:
             raise ValueError(f"{path}: {error}") from None
         kwargs.setdefault("name", f"evolved:{path.stem}")

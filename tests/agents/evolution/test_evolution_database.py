@@ -211,3 +211,18 @@ def test_behavioural_duplicates_are_kept_out_of_the_island():
     keep.register(program(-4.0, 0), None)
     assert keep.register(twin, 0) is True
     assert len(keep.islands[0].clusters[twin.signature()]) == 2  # FunSearch's original clusters
+
+
+def test_function_source_keeps_the_files_line_numbers():
+    """The function as written, after blank lines: a check's line number is the file's."""
+    from discoverygym.agents.evolution.safety import check_source
+
+    text = ('"""A program."""\nimport numpy as np\n\n\ndef helper():\n    return 1\n\n\n'
+            'def priority(item, bins):\n    # a comment kept as written\n'
+            '    x = np.sum(bins)\n    return bins.__class__\n')
+    source = code.function_source(text, "priority")
+    assert source.splitlines()[8:] == text.splitlines()[8:] and not source.strip().startswith("import")
+    assert ast.parse(source).body[0].lineno == 9
+    assert "line 12" in str(check_source(source, "priority"))
+    with pytest.raises(code.ProgramError, match="'propose'"):
+        code.function_source(text, "propose")
