@@ -15,6 +15,9 @@ completions of the same FunSearch prompts under each setting, with the same samp
 
 Prompts: the seed alone (how every island starts) and the two-version prompt of
 `prompt_lookup.funsearch_prompt` (the seed, then FunSearch's published Weibull heuristic).
+The last setting keeps the default decoding and changes the prompt instead: the header's
+docstring names one of `HINTS`, EoH's operators in a phrase (sample k gets hint k mod 6), to
+see whether telling the model what kind of change to make breaks its habit of repeating itself.
 
     python -m discoverygym.experiments.bench.sampling_diversity --samples 16
 """
@@ -31,7 +34,24 @@ SETTINGS: dict[str, dict[str, float]] = {
     "T 1.0, no top_k / min_p": {"temperature": 1.0, "top_k": 0, "min_p": 0.0},
     "T 1.2, top_k 40, min_p 0.05": {"temperature": 1.2},
     "T 1.2, no top_k / min_p": {"temperature": 1.2, "top_k": 0, "min_p": 0.0},
+    "T 1.0, default, an operator hint in the header": {"temperature": 1.0, "hint": True},
 }
+
+# What kind of change to make, after EoH's operators (explore, combine, mutate, tune).
+HINTS = (
+    "it tries an idea different from the earlier versions",
+    "it keeps the idea and adds a new term",
+    "it transforms the quantities nonlinearly",
+    "it treats some inputs as a special case",
+    "it changes the constants and weights",
+    "it makes one small change",
+)
+
+
+def hinted(text: str, header: str, seed: int) -> tuple[str, str]:
+    """The prompt and header with hint `seed` mod 6 in the header's docstring."""
+    new = header.replace('`."""', f'`: {HINTS[seed % len(HINTS)]}."""')
+    return text[: len(text) - len(header)] + new, new
 
 
 def prompts() -> dict[str, tuple[str, str]]:
@@ -47,13 +67,14 @@ def prompts() -> dict[str, tuple[str, str]]:
     return out
 
 
-def count(completions: list[str], header: str) -> dict[str, int]:
-    """Distinct texts, valid ones and distinct behaviours among programs built from `completions`."""
+def count(completions: list[tuple[str, str]]) -> dict[str, int]:
+    """Distinct texts, valid ones and distinct behaviours among programs built from
+    `completions`, (header, completion) pairs."""
     from discoverygym.agents.evolution import code
     from discoverygym.agents.evolution.sandbox import evaluate_program
 
     texts, valid, behaviours = set(), 0, set()
-    for completion in completions:
+    for header, completion in completions:
         try:
             source = code.trim_completion(header, completion, "priority")
             key = code.normalise(source, "priority")
@@ -79,14 +100,16 @@ def measure(samples: int = 16, model: str = "qwen2.5-coder-0.5b", threads: int =
     for setting, options in SETTINGS.items():
         for name, (text, header) in prompts().items():
             start, tokens, completions = time.perf_counter(), 0, []
+            decoding = {key: value for key, value in options.items() if key != "hint"}
             for seed in range(1, samples + 1):
-                response = llama.create_completion(text, stop=STOP, max_tokens=384, top_p=0.95,
-                                                   seed=seed, **options)
-                completions.append(response["choices"][0]["text"])
+                prompt, head = hinted(text, header, seed) if options.get("hint") else (text, header)
+                response = llama.create_completion(prompt, stop=STOP, max_tokens=384, top_p=0.95,
+                                                   seed=seed, **decoding)
+                completions.append((head, response["choices"][0]["text"]))
                 tokens += response["usage"]["completion_tokens"]
             row = {"setting": setting, "prompt": name, "samples": samples,
                    "seconds": round(time.perf_counter() - start, 1), "tokens": tokens,
-                   **count(completions, header)}
+                   **count(completions)}
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows

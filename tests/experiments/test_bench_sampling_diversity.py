@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from discoverygym.experiments.bench.sampling_diversity import count, prompts, summary
+from discoverygym.experiments.bench.sampling_diversity import HINTS, count, hinted, prompts, summary
 
 
 def test_prompts_are_the_seed_alone_and_two_versions():
@@ -24,7 +24,17 @@ def test_count_separates_text_validity_and_behaviour():
         "    return bins[0]\n",               # a scalar: not valid
         "    x = (\n",                        # does not parse: nothing
     ]
-    assert count(completions, header) == {"distinct_text": 4, "valid": 3, "distinct_behaviour": 2}
+    pairs = [(header, completion) for completion in completions]
+    assert count(pairs) == {"distinct_text": 4, "valid": 3, "distinct_behaviour": 2}
+
+
+def test_a_hint_goes_into_the_headers_docstring_only():
+    text, header = prompts()["seed + FunSearch's"]
+    prompt, head = hinted(text, header, 7)
+    assert head == header.replace('`."""', f'`: {HINTS[1]}."""') and head != header
+    assert prompt.endswith(head) and prompt[: -len(head)] == text[: -len(header)]
+    _, seed_header = prompts()["seed only"]
+    assert count([(hinted("", seed_header, 0)[1], "    return -(bins - item)\n")])["valid"] == 1
 
 
 def test_summary_totals_per_setting_with_the_ratio_to_the_first():
