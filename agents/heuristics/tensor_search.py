@@ -32,7 +32,8 @@ One call is one attempt of the budget, so a routine that loops until it finds a 
 loop forever: on a scheme with no shared factor (Strassen's <2,2,2> is one) it never would
 return. With `draw_limit=N` the walk hands the routine a `DrawLimitedRandom` (the same random
 stream) that stops a call after N draws; the attempt then counts as None. A routine that loops
-without drawing is stopped only by the sandbox's wall-clock limit.
+without drawing, or draws around the counter, is stopped only by the sandbox's wall-clock limit:
+the limit makes honest rules finish, the sandbox is the boundary.
 """
 
 from __future__ import annotations
