@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,21 @@ def _prepared(game: str, names: tuple[str, ...]) -> Any:
 def _scorer(game: str, what: str):
     module_name, prefix = get_game(game).scorer.split(":")
     return getattr(importlib.import_module(module_name), f"{prefix}_{what}")
+
+
+_RUNNING: set[subprocess.Popen] = set()  # the sandboxed children evaluating right now
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> int:
+    """Kill every sandboxed child evaluating now, in any thread (an interrupted search drops its
+    evaluations in flight instead of waiting for them); their calls return a failed
+    `EvalResult`. Returns how many were killed."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill_group(process)
+    return len(running)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -175,6 +191,8 @@ def evaluate_program(
             cwd=workdir if mode == "direct" else "/", start_new_session=True, close_fds=True,
             env=scrubbed_env() if mode == "direct" else {}, **popen_kwargs,
         )
+        with _RUNNING_LOCK:
+            _RUNNING.add(process)
         try:
             try:
                 text = json.dumps(job).encode()
@@ -190,6 +208,8 @@ def evaluate_program(
                     pass
         finally:
             _kill_group(process)  # anything the candidate left behind in its session
+            with _RUNNING_LOCK:
+                _RUNNING.discard(process)
             process.wait()
             process.stdout.close()
     if problem == "timeout":

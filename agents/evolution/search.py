@@ -43,7 +43,7 @@ from discoverygym.agents.evolution.samplelog import (
     repair_log,
     truncate_error,
 )
-from discoverygym.agents.evolution.sandbox import EvalResult, SandboxLimits, evaluate_program
+from discoverygym.agents.evolution.sandbox import EvalResult, SandboxLimits, evaluate_program, stop_all
 from discoverygym.agents.interrupts import sigterm_as_interrupt
 from discoverygym.agents.runfiles import private_dir
 
@@ -448,6 +448,8 @@ class Evolution:
             finally:
                 for future in pending:
                     future.cancel()
+                if interrupted:  # the evaluations in flight are dropped, not waited for
+                    stop_all()
                 self.checkpoint()
                 self.log.close()
                 if self._own_executor:

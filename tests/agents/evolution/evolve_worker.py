@@ -1,6 +1,9 @@
 """A search driven by a scripted LLM, run as a subprocess by the kill -9 test.
 
-usage: python evolve_worker.py RUN_DIR SAMPLES [--resume]
+usage: python evolve_worker.py RUN_DIR SAMPLES [--resume] [--slow]
+
+`--slow`: from the 13th completion on, every program spins for about a minute per call, so the
+evaluations are still running when the test stops the search.
 """
 
 from __future__ import annotations
@@ -19,10 +22,15 @@ from discoverygym.agents.evolution import (
 SMALL = ("weibull-200:seed=0,count=2",)
 
 
+SPIN = "    for _ in range(10 ** 9):\n        item = item + 0\n    return -(bins - item)\n"
+
+
 def completion(prompt: str, _counter=[0]) -> str:  # noqa: B006 - deliberate call counter
     _counter[0] += 1
     k = _counter[0]
     time.sleep(0.05)
+    if "--slow" in sys.argv and k > 12:
+        return SPIN.replace("0\n", f"{k}\n", 1)  # distinct texts: none is a duplicate
     if k % 5 == 0:
         return "    return bins[:1]\n"  # wrong shape: a failed sample
     return f"    return -(bins - item) + {k % 7} * 1e-3 * bins - {k} * 1e-6 * bins ** 2\n"
@@ -31,7 +39,7 @@ def completion(prompt: str, _counter=[0]) -> str:  # noqa: B006 - deliberate cal
 def config(**kwargs) -> EvolutionConfig:
     return EvolutionConfig(
         database=DatabaseConfig(num_islands=3), samples_per_prompt=2, checkpoint_every_s=0.5,
-        limits=SandboxLimits(timeout_s=20), train_datasets=SMALL,
+        limits=SandboxLimits(timeout_s=120 if "--slow" in sys.argv else 20), train_datasets=SMALL,
         validation_datasets=("weibull-200:seed=1,count=2",), test_datasets=SMALL, **kwargs)
 
 

@@ -105,11 +105,13 @@ def test_evolve_smoke_with_adversarial_llm(tmp_path):
     assert -replay.excess_pct == pytest.approx(meta["scores"]["validation"])
 
 
-def _worker_signalled(run_dir: Path, samples: int, sig: signal.Signals) -> tuple[subprocess.Popen, str]:
-    """Run `evolve_worker.py` on `run_dir` for `samples`, send it `sig` once its checkpoint
-    holds 6 samples, and return it ended with its output."""
-    worker = subprocess.Popen([sys.executable, str(HERE / "evolve_worker.py"), str(run_dir), str(samples)],
-                              stdout=subprocess.PIPE, text=True)
+def _worker_signalled(run_dir: Path, samples: int, sig: signal.Signals, *flags: str,
+                      after: float = 0.0) -> tuple[subprocess.Popen, str, float]:
+    """Run `evolve_worker.py` on `run_dir` for `samples`, send it `sig` `after` seconds once its
+    checkpoint holds 6 samples, and return it ended with its output and the seconds it took
+    to end."""
+    worker = subprocess.Popen([sys.executable, str(HERE / "evolve_worker.py"), str(run_dir), str(samples),
+                               *flags], stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 90
     try:
         while time.time() < deadline:
@@ -117,16 +119,18 @@ def _worker_signalled(run_dir: Path, samples: int, sig: signal.Signals) -> tuple
             if state and state["stats"]["samples"] >= 6:
                 break
             time.sleep(0.2)
+        time.sleep(after)
         worker.send_signal(sig)
-        out, _ = worker.communicate(timeout=60)
+        signalled = time.monotonic()
+        out, _ = worker.communicate(timeout=150)
     finally:
         worker.kill()
-    return worker, out
+    return worker, out, time.monotonic() - signalled
 
 
 def test_resume_after_kill_9(tmp_path):
     target = 24
-    worker, _ = _worker_signalled(tmp_path, target, signal.SIGKILL)
+    worker, _, _ = _worker_signalled(tmp_path, target, signal.SIGKILL)
     assert worker.returncode == -signal.SIGKILL
     killed_state = load_checkpoint(tmp_path)  # a complete checkpoint survives the kill
     logged = list(read_log(tmp_path))
@@ -148,7 +152,7 @@ def test_sigterm_stops_the_run_and_saves_it(tmp_path):
     """`kill` (or a scheduler's preemption) ends the run as Ctrl-C does: the loop stops, the
     final checkpoint holds every logged sample, the best is exported, the process exits
     normally, and the run resumes from there."""
-    worker, out = _worker_signalled(tmp_path, 100_000, signal.SIGTERM)
+    worker, out, _ = _worker_signalled(tmp_path, 100_000, signal.SIGTERM)
     assert worker.returncode == 0, out
     state = load_checkpoint(tmp_path)
     logged = list(read_log(tmp_path))
@@ -162,6 +166,35 @@ def test_sigterm_stops_the_run_and_saves_it(tmp_path):
                            config=evolve_worker.config(evaluate_test=False))
     assert not result.interrupted and result.stats.samples == len(logged) + 4
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+
+
+def test_an_interrupted_run_drops_its_evaluations_in_flight(tmp_path):
+    """Stopped while its sandboxes evaluate programs that spin for a minute, the run kills
+    them and exits at once, instead of waiting for each to finish or time out (120 s)."""
+    worker, out, seconds = _worker_signalled(tmp_path, 100_000, signal.SIGTERM, "--slow", after=5)
+    assert worker.returncode == 0 and "interrupted=True" in out, out
+    assert seconds < 60
+    spinning = [r for r in read_log(tmp_path) if "10 ** 9" in (r["source"] or "")]
+    assert not spinning  # they were in flight, and dropped
+
+
+def test_stop_all_kills_the_children_evaluating_now():
+    import threading
+
+    from discoverygym.agents.evolution.sandbox import stop_all
+
+    results = []
+    spin = "def priority(item, bins):\n    while True:\n        item = item + 1\n"
+    thread = threading.Thread(target=lambda: results.append(evaluate_program(
+        spin, "binpacking", "train", datasets=("weibull-200:seed=0,count=1",),
+        limits=SandboxLimits(timeout_s=120))))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not stop_all() and time.monotonic() < deadline:  # once the child has started
+        time.sleep(0.05)
+    thread.join(timeout=20)
+    assert not thread.is_alive() and not results[0].ok
+    assert stop_all() == 0
 
 
 def test_existing_run_dir_needs_resume(tmp_path):
