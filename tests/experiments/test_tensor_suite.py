@@ -46,7 +46,8 @@ def test_bench_quick_smoke(capsys) -> None:
     bench.run(quick=True)
     out = capsys.readouterr().out
     assert (
-        out.count("env steps/s") == 12 and out.count("search candidates/s") == 2 and "4x4x4" in out
+        out.count("env steps/s") == 12 and out.count("search candidates/s") == 4 and "4x4x4" in out
+        and out.count("under the draw limit") == 2
     )
     assert bench.reference_flip_walk(2, 2, 2, 500, __import__("numpy").random.default_rng(0)) <= 8
 
