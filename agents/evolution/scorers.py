@@ -225,6 +225,12 @@ def tensor_dataset(name: str) -> tuple[int, int, int, str, int, int, int]:
     return n, m, p, field, int(params.get("seed", 0)), attempts, best_known_rank(n, m, p, field)
 
 
+def tensor_dataset_name(n: int, m: int, p: int, field: str, seed: int, attempts: int) -> str:
+    """The dataset name `tensor_dataset` parses: one walk of <n,m,p> in `field` from `seed`
+    with a budget of `attempts` candidate flips."""
+    return f"{n}x{m}x{p}:{field}:seed={seed}:attempts={attempts}"
+
+
 def tensor_prepare(names: tuple[str, ...]) -> list[tuple[str, Any]]:
     """Parse the dataset names and look up the target ranks."""
     import discoverygym.agents.heuristics.tensor_lift

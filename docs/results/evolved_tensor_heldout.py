@@ -19,6 +19,7 @@ import numpy as np
 from discoverygym.agents.evolution import code
 from discoverygym.agents.evolution.games import TENSOR
 from discoverygym.agents.evolution.sandbox import SandboxLimits, evaluate_program
+from discoverygym.agents.evolution.scorers import tensor_dataset_name
 from discoverygym.envs.tensor.known import best_known_rank
 
 SIZES = [(3, 3, 4, "mod2"), (2, 4, 4, "mod2"), (3, 3, 3, "standard")]
@@ -34,7 +35,7 @@ for program in args:
     print(program, flush=True)
     for n, m, p, field in SIZES:
         target = best_known_rank(n, m, p, field)
-        names = tuple(f"{n}x{m}x{p}:{field}:seed={s}:attempts={budget}" for s in SEEDS)
+        names = tuple(tensor_dataset_name(n, m, p, field, s, budget) for s in SEEDS)
         t0 = time.perf_counter()
         result = evaluate_program(source, "tensor", "test", datasets=names,
                                   limits=SandboxLimits(timeout_s=900))

@@ -98,20 +98,35 @@ def evaluate_shipped_rl(game: str, agent: str, dataset: str) -> list[Record] | N
     return evaluate_model(path, dataset, name=name, samples=samples)
 
 
+def evolved_path(game: str, agent: str) -> Path | None:
+    """The program file of `agent` when it is an evolved program: a shipped ``evolved:<stem>``
+    or a ``.py`` path; None for any other agent."""
+    path = Path(agent) if agent.endswith(".py") else shipped_agents(game).get(agent)
+    return path if path is not None and path.suffix == ".py" else None
+
+
+def evolved_compute(path: Path) -> dict[str, float]:
+    """The compute that produced an evolved program (LLM samples and seconds, ...), from its
+    metadata line ({} when it has none)."""
+    from discoverygym.agents.evolution.export import read_metadata
+
+    return {k: float(v) for k, v in read_metadata(path).get("compute", {}).items()}
+
+
 def evolved_player(game: str, agent: str):
     """The `Agent` of a shipped evolved program or a program file named `agent`; None otherwise.
 
     Its ``compute`` attribute holds the LLM samples and CPU seconds that produced it.
     """
-    from discoverygym.agents.evolution.export import load_agent, read_metadata
+    from discoverygym.agents.evolution.export import load_agent
 
-    path = Path(agent) if agent.endswith(".py") else shipped_agents(game).get(agent)
-    if path is None or path.suffix != ".py":
+    path = evolved_path(game, agent)
+    if path is None:
         return None
     if not path.exists():
         raise KeyError(f"no evolved program at {path}")
     player = load_agent(path, game)
-    player.compute = {k: float(v) for k, v in read_metadata(path).get("compute", {}).items()}
+    player.compute = evolved_compute(path)
     return player
 
 

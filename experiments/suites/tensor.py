@@ -57,7 +57,13 @@ from discoverygym.envs.tensor.datasets import parse_dataset
 from discoverygym.envs.tensor.env import TensorDecompositionEnv
 from discoverygym.envs.tensor.known import best_known_rank
 from discoverygym.envs.tensor.tensors import verify_matmul_decomposition
-from discoverygym.experiments.suites import Suite, evaluate_shipped_rl, shipped_agents
+from discoverygym.experiments.suites import (
+    Suite,
+    evaluate_shipped_rl,
+    evolved_compute,
+    evolved_path,
+    shipped_agents,
+)
 
 AGENTS = ["naive", "random", "search", "limit"]
 SEARCH_ATTEMPTS = 20_000_000
@@ -85,9 +91,7 @@ class TensorSuite(Suite):
             return []
         if rl is not None:
             return rl
-        evolved = (Path(agent) if agent.endswith(".py")
-                   else shipped_agents(self.game).get(agent) if agent.startswith("evolved:")
-                   else None)
+        evolved = evolved_path(self.game, agent)
         policy_path = shipped_factor_policies().get(agent)
         if agent not in AGENTS and evolved is None and policy_path is None:
             raise KeyError(f"unknown tensor agent {agent!r}; known: {', '.join(self.agent_names())}")
@@ -119,12 +123,11 @@ class TensorSuite(Suite):
             elif agent == "limit":
                 player = KnownSchemeAgent(n, m, p, field)
             elif evolved is not None:
-                from discoverygym.agents.evolution.export import read_metadata
                 from discoverygym.agents.evolution.proposals import SandboxedFlipGraphAgent
 
                 player = SandboxedFlipGraphAgent.from_program(
                     evolved, n, m, p, field, attempts=SEARCH_ATTEMPTS, seed=0, name=agent)
-                compute = {k: float(v) for k, v in read_metadata(evolved).get("compute", {}).items()}
+                compute = evolved_compute(evolved)
             elif policy_path is not None:
                 from discoverygym.agents.rl.tensor_guided import GuidedSearchAgent
 

@@ -70,7 +70,11 @@ def test_a_shipped_evolved_proposal_drives_the_search_in_the_sandbox(tmp_path, m
 
     program = write_program(tmp_path / "evolved_tensor_test.py", TENSOR.seed, "tensor",
                             {"compute": {"llm_samples": 3}})
-    monkeypatch.setattr(suite_module, "shipped_agents", lambda game: {"evolved:evolved_tensor_test": program})
+    from discoverygym.experiments import suites
+
+    shipped = {"evolved:evolved_tensor_test": program}
+    monkeypatch.setattr(suite_module, "shipped_agents", lambda game: shipped)
+    monkeypatch.setattr(suites, "shipped_agents", lambda game: shipped)
     suite = suite_module.TensorSuite()
     assert "evolved:evolved_tensor_test" in suite.agent_names()
     (record,) = suite.evaluate("evolved:evolved_tensor_test", "2x2x3-mod2")
