@@ -51,7 +51,8 @@ def bins_per_instance(source: str, names: list[str]) -> np.ndarray:
                               limits=SandboxLimits(timeout_s=1800))
     if not result.ok:
         raise SystemExit(f"failed: {result.error}")
-    per_instance = [-value for key, value in result.scores.items() if "/" in key]
+    per_instance = [-value for name in names for key, value in result.scores.items()
+                    if key.startswith(f"{name}/")]
     return np.array(per_instance, dtype=float)
 
 
