@@ -31,7 +31,7 @@ def test_the_pool_is_checked_instance_by_instance(script: dict) -> None:
     bins = script["bins_per_instance"](script["BINPACKING"].seed, names)
     assert bins.shape == l1.shape == (50,)
     assert (bins >= l1).all()
-    assert script["excess"](bins, l1) == pytest.approx(100 * (bins.sum() / l1.sum() - 1))
+    assert script["excess_pct"](bins, l1) == pytest.approx(100 * (bins.sum() / l1.sum() - 1))
 
 
 def test_a_failing_program_stops_with_its_error(script: dict, tmp_path: Path) -> None:
